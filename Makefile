@@ -1,0 +1,35 @@
+# The two commands of the README: `make demo` and `make test`.
+# Both run scripts/setup (fast when nothing is missing) and build first.
+PRESET := $(if $(CI),ci,dev)
+BUILD  := build
+WIRELAB := $(BUILD)/app/wirelab
+JOBS   ?= $(shell nproc)
+
+.PHONY: all setup configure build test demo unit clean
+
+all: build
+
+setup:
+	@scripts/setup
+
+configure: setup
+	@cmake --preset $(PRESET) >/dev/null
+
+build: configure
+	@cmake --build $(BUILD) -j $(JOBS)
+
+test: build
+	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+unit: build
+	@cd $(BUILD) && ctest --output-on-failure -L unit
+
+demo: build
+	@echo "== wirelab check rest-cars labs/rest-cars/solution.py (the reference solution)"
+	@$(WIRELAB) check rest-cars labs/rest-cars/solution.py --ephemeral; \
+	 echo "== wirelab check rest-cars labs/rest-cars/mistakes/no_content_type.py (a typical mistake)"; \
+	 $(WIRELAB) check rest-cars labs/rest-cars/mistakes/no_content_type.py --ephemeral; \
+	 test $$? -eq 1
+
+clean:
+	rm -rf $(BUILD)

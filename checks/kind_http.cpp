@@ -1,0 +1,300 @@
+// The `http` check kind: which requests a service received. A matcher
+// selects requests; the check counts them (count/min/max/none) or requires
+// that every selected request also matches a second matcher ("every").
+// Failures show the closest request and what differed.
+#include <algorithm>
+#include <optional>
+
+#include "checks/check.hpp"
+#include "checks/kinds.hpp"
+#include "checks/match.hpp"
+
+namespace wirelab::checks {
+
+namespace {
+
+std::string upper(std::string s) {
+    for (auto& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    return s;
+}
+
+struct QueryRule {
+    std::string key;
+    std::optional<std::string> equals;  // nullopt: present with any value
+    std::optional<Pattern> regex;
+    bool absent = false;
+};
+
+/// Matches one journaled request and explains every mismatch.
+class RequestMatcher {
+public:
+    RequestMatcher() = default;
+    RequestMatcher(Spec s) {
+        if (auto m = s.opt_string("method")) method_ = upper(*m);
+        path_ = s.opt_string("path");
+        if (auto r = s.opt_string("path_regex")) path_re_ = compile_pattern(s, "path_regex", *r);
+        if (const json* q = s.get("query")) {
+            Spec qs(s.doc(), *q, s.pointer("query"), "\"query\"");
+            for (auto it = q->begin(); it != q->end(); ++it) {
+                QueryRule r{it.key(), std::nullopt, std::nullopt, false};
+                if (it->is_string())
+                    r.equals = it->get<std::string>();
+                else if (it->is_boolean())
+                    r.absent = !it->get<bool>();
+                else if (it->is_object() && it->contains("regex") && (*it)["regex"].is_string())
+                    r.regex = compile_pattern(qs, it.key(), (*it)["regex"].get<std::string>());
+                else
+                    qs.fail(it.key(), "a query rule is a string (exact value), true (present), "
+                                      "false (absent) or {\"regex\": \"...\"}");
+                qs.get(it.key());
+                query_.push_back(std::move(r));
+            }
+        }
+        if (const json* h = s.get("headers")) {
+            Spec hs(s.doc(), *h, s.pointer("headers"), "\"headers\"");
+            for (auto it = h->begin(); it != h->end(); ++it) {
+                if (it->is_boolean()) {
+                    (it->get<bool>() ? header_present_ : header_absent_).push_back(it.key());
+                } else if (it->is_string()) {
+                    headers_.emplace_back(it.key(), compile_pattern(hs, it.key(), it->get<std::string>()));
+                } else {
+                    hs.fail(it.key(), "a header rule is a regex string, true (present) or false (absent)");
+                }
+                hs.get(it.key());
+            }
+        }
+        if (const json* j = s.get("json")) json_ = *j;
+        if (auto r = s.opt_string("body_regex")) body_re_ = compile_pattern(s, "body_regex", *r);
+        if (auto st = s.opt_integer("status", 100, 599)) status_ = static_cast<int>(*st);
+        s.finish();
+    }
+
+    bool empty() const { return describe().empty(); }
+
+    std::vector<std::string> mismatches(const HttpRow& r) const {
+        std::vector<std::string> out;
+        if (method_ && r.method != *method_) out.push_back("the method is " + r.method + ", not " + *method_);
+        if (path_ && r.path != *path_) out.push_back("the path is " + r.path + ", not " + *path_);
+        if (path_re_ && !path_re_->search(r.path))
+            out.push_back("the path " + r.path + " does not match /" + path_re_->source + "/");
+        for (const auto& q : query_) {
+            auto it = r.query.find(q.key);
+            std::string value;
+            if (it != r.query.end()) value = it->is_string() ? it->get<std::string>() : it->dump();
+            if (q.absent) {
+                if (it != r.query.end()) out.push_back("the query has " + q.key + "=" + value);
+            } else if (it == r.query.end()) {
+                out.push_back("the query has no " + q.key);
+            } else if (q.equals && value != *q.equals) {
+                out.push_back("the query has " + q.key + "=" + value + ", not " + q.key + "=" + *q.equals);
+            } else if (q.regex && !q.regex->search(value)) {
+                out.push_back("the query's " + q.key + "=" + value + " does not match /" + q.regex->source + "/");
+            }
+        }
+        for (const auto& name : header_present_)
+            if (!r.header(name)) out.push_back("there is no " + name + " header");
+        for (const auto& name : header_absent_)
+            if (auto v = r.header(name)) out.push_back("it has the header " + name + ": " + *v);
+        for (const auto& [name, re] : headers_) {
+            auto v = r.header(name);
+            if (!v)
+                out.push_back("there is no " + name + " header (expected one matching /" + re.source + "/)");
+            else if (!re.search(*v))
+                out.push_back(name + " is \"" + *v + "\", which does not match /" + re.source + "/");
+        }
+        if (json_) {
+            auto body = nlohmann::json::parse(r.req_body, nullptr, false);
+            std::string why;
+            if (body.is_discarded())
+                out.push_back(r.req_body.empty() ? "the body is empty"
+                                                 : "the body is not JSON: " + printable(r.req_body, 80));
+            else if (!json_subset(*json_, body, why))
+                out.push_back("in the JSON body, " + why);
+        }
+        if (body_re_ && !body_re_->search(r.req_body))
+            out.push_back("the body does not match /" + body_re_->source + "/");
+        if (status_ && r.status != *status_)
+            out.push_back("the answer was " + std::to_string(r.status) + ", not " + std::to_string(*status_));
+        return out;
+    }
+
+    std::string describe() const {
+        std::vector<std::string> parts;
+        std::string head = method_.value_or("");
+        if (path_) head += (head.empty() ? "" : " ") + *path_;
+        if (path_re_) head += (head.empty() ? "" : " ") + ("/" + path_re_->source + "/");
+        if (!head.empty()) parts.push_back(head);
+        for (const auto& q : query_)
+            parts.push_back(q.absent  ? "no " + q.key + " in the query"
+                            : q.equals ? q.key + "=" + *q.equals
+                            : q.regex  ? q.key + " matching /" + q.regex->source + "/"
+                                       : q.key + " in the query");
+        for (const auto& h : header_present_) parts.push_back("a " + h + " header");
+        for (const auto& h : header_absent_) parts.push_back("no " + h + " header");
+        for (const auto& [n, re] : headers_) parts.push_back(n + " matching /" + re.source + "/");
+        if (json_) parts.push_back("a JSON body with " + one_line(*json_, 100));
+        if (body_re_) parts.push_back("a body matching /" + body_re_->source + "/");
+        if (status_) parts.push_back("answered " + std::to_string(*status_));
+        std::string out;
+        for (std::size_t i = 0; i < parts.size(); ++i)
+            out += (i == 0 ? "" : i == 1 && !head.empty() ? " with " : ", ") + parts[i];
+        return out;
+    }
+
+private:
+    std::optional<std::string> method_, path_;
+    std::optional<Pattern> path_re_, body_re_;
+    std::vector<QueryRule> query_;
+    std::vector<std::string> header_present_, header_absent_;
+    std::vector<std::pair<std::string, Pattern>> headers_;
+    std::optional<nlohmann::json> json_;
+    std::optional<int> status_;
+};
+
+std::string describe_row(const HttpRow& r) {
+    std::string s = r.error.empty() ? r.line() : "(unparsable request: " + r.error + ")";
+    s += " → " + std::to_string(r.status);
+    return s;
+}
+
+std::string row_detail(const HttpRow& r) {
+    std::string s = describe_row(r) + "  (connection " + std::to_string(r.connection_id) +
+                    ", request " + std::to_string(r.seq) + ")";
+    auto ct = r.header("Content-Type");
+    if (!r.req_body.empty() || r.method == "POST" || r.method == "PUT" || r.method == "PATCH") {
+        s += "\n  Content-Type: " + (ct ? *ct : std::string("(none)"));
+        s += "\n  body: " + (r.req_body.empty() ? std::string("(empty)") : printable(r.req_body, 160));
+    }
+    return s;
+}
+
+class HttpCheck : public Check {
+public:
+    HttpCheck(Spec& s, const CheckContext& ctx) {
+        service_ = s.string("service");
+        ctx.require_service(s, "service", service_);
+        cases_ = ctx.cases(s);
+        if (s.has("request")) select_ = RequestMatcher(s.object("request"));
+        if (s.has("every")) every_ = RequestMatcher(s.object("every"));
+        auto count = s.opt_integer("count", 0, 1000000);
+        min_ = s.opt_integer("min", 0, 1000000);
+        max_ = s.opt_integer("max", 0, 1000000);
+        if (s.boolean("none", false)) max_ = 0, min_ = 0;
+        if (count) min_ = max_ = count;
+        if (count && (s.has("min") || s.has("max")))
+            s.fail("count", "use \"count\" or \"min\"/\"max\", not both");
+        if (!min_ && !max_) min_ = 1;
+        if (!min_) min_ = 0;
+        if (max_ && *min_ > *max_) s.fail("min", "\"min\" is larger than \"max\"");
+    }
+
+    Verdict evaluate(RunData& run) const override {
+        std::vector<std::int64_t> case_ids;
+        for (const CaseRow* c : run.cases(cases_)) case_ids.push_back(c->id);
+        std::vector<const HttpRow*> rows;
+        for (const auto& r : run.journal().http())
+            if (r.service == service_ && (cases_.empty() || std::count(case_ids.begin(), case_ids.end(), r.case_id)))
+                rows.push_back(&r);
+
+        std::vector<const HttpRow*> selected;
+        for (const HttpRow* r : rows)
+            if (select_.mismatches(*r).empty()) selected.push_back(r);
+        std::string what = select_.empty() ? "requests" : select_.describe();
+
+        if (rows.empty() && *min_ > 0)
+            return Verdict::fail("no HTTP request reached service \"" + service_ + "\"",
+                                 what, "does your script use the address in WIRELAB_" + env(service_) +
+                                           "_URL (or the port the task names)?");
+
+        auto n = static_cast<std::int64_t>(selected.size());
+        if (n < *min_) {
+            // The closest request: fewest mismatches, latest on ties.
+            const HttpRow* best = nullptr;
+            std::vector<std::string> best_why;
+            for (const HttpRow* r : rows) {
+                auto why = select_.mismatches(*r);
+                if (!best || why.size() <= best_why.size()) best = r, best_why = why;
+            }
+            std::string obs;
+            if (n > 0) obs = "only " + std::to_string(n) + " matched\n";
+            if (best && !best_why.empty()) {
+                obs += "closest: " + row_detail(*best) + "\n  but ";
+                for (std::size_t i = 0; i < best_why.size(); ++i)
+                    obs += (i ? "; " : "") + best_why[i];
+                obs += "\n";
+            }
+            obs += requests_seen(rows);
+            std::string msg = *min_ == 1 ? "no request matched" :
+                              "expected at least " + std::to_string(*min_) + " matching requests, saw " + std::to_string(n);
+            if (*min_ == 1 && best && best_why.size() == 1) msg = "the closest request differs: " + best_why[0];
+            return Verdict::fail(msg, exp_text(what), obs);
+        }
+        if (max_ && n > *max_) {
+            std::string obs = "matching requests:\n";
+            for (std::size_t i = 0; i < selected.size() && i < 8; ++i)
+                obs += "  " + describe_row(*selected[i]) + "\n";
+            if (selected.size() > 8) obs += "  …\n";
+            std::string msg = *max_ == 0 ? "there should be no such request, saw " + std::to_string(n)
+                                         : "expected at most " + std::to_string(*max_) + ", saw " + std::to_string(n);
+            return Verdict::fail(msg, exp_text(what), obs);
+        }
+        if (every_) {
+            std::vector<std::pair<const HttpRow*, std::vector<std::string>>> bad;
+            for (const HttpRow* r : selected) {
+                auto why = every_->mismatches(*r);
+                if (!why.empty()) bad.emplace_back(r, why);
+            }
+            if (!bad.empty()) {
+                std::string obs;
+                for (std::size_t i = 0; i < bad.size() && i < 6; ++i) {
+                    obs += describe_row(*bad[i].first) + ": " + bad[i].second[0] + "\n";
+                }
+                if (bad.size() > 6) obs += "… and " + std::to_string(bad.size() - 6) + " more\n";
+                return Verdict::fail(std::to_string(bad.size()) + " of " + std::to_string(selected.size()) +
+                                         " " + (select_.empty() ? "requests" : "matching requests") +
+                                         " did not have " + every_->describe(),
+                                     "every " + (select_.empty() ? std::string("request") : what) +
+                                         ": " + every_->describe(),
+                                     obs);
+            }
+        }
+        return Verdict::pass();
+    }
+
+private:
+    std::string exp_text(const std::string& what) const {
+        std::string range;
+        if (max_ && *max_ == *min_)
+            range = *min_ == 1 ? "exactly one request: " : "exactly " + std::to_string(*min_) + " requests: ";
+        else if (max_ && *max_ == 0)
+            range = "no request: ";
+        else if (*min_ > 1)
+            range = "at least " + std::to_string(*min_) + " requests: ";
+        return range + what;
+    }
+    static std::string env(const std::string& s) {
+        std::string out;
+        for (char c : s) out += c == '-' ? '_' : static_cast<char>(std::toupper(c));
+        return out;
+    }
+    static std::string requests_seen(const std::vector<const HttpRow*>& rows) {
+        std::string s = "requests the service received (" + std::to_string(rows.size()) + "):\n";
+        for (std::size_t i = 0; i < rows.size() && i < 10; ++i) s += "  " + describe_row(*rows[i]) + "\n";
+        if (rows.size() > 10) s += "  …\n";
+        return s;
+    }
+
+    std::string service_;
+    std::vector<std::string> cases_;
+    RequestMatcher select_;
+    std::optional<RequestMatcher> every_;
+    std::optional<std::int64_t> min_, max_;
+};
+
+}  // namespace
+
+std::unique_ptr<Check> make_http_check(Spec& s, const CheckContext& ctx) {
+    return std::make_unique<HttpCheck>(s, ctx);
+}
+
+}  // namespace wirelab::checks

@@ -1,0 +1,15 @@
+// Factories of the check kinds; registry.cpp lists them.
+#pragma once
+#include <memory>
+
+#include "checks/check.hpp"
+
+namespace wirelab::checks {
+
+std::unique_ptr<Check> make_exit_check(Spec& s, const CheckContext& ctx);
+std::unique_ptr<Check> make_output_check(Spec& s, const CheckContext& ctx);
+std::unique_ptr<Check> make_http_check(Spec& s, const CheckContext& ctx);
+std::unique_ptr<Check> make_state_check(Spec& s, const CheckContext& ctx);
+std::unique_ptr<Check> make_connections_check(Spec& s, const CheckContext& ctx);
+
+}  // namespace wirelab::checks

@@ -1,0 +1,224 @@
+// Check kinds over what a run left behind: `state` (SQL over a service's
+// state) and `connections` (how the learner used and closed connections).
+#include <algorithm>
+#include <map>
+
+#include "checks/check.hpp"
+#include "checks/kinds.hpp"
+#include "checks/match.hpp"
+
+namespace wirelab::checks {
+
+namespace {
+
+nlohmann::json cell(sql::Stmt& s, int c) {
+    switch (s.type(c)) {
+        case SQLITE_INTEGER: return s.integer(c);
+        case SQLITE_FLOAT: return s.real(c);
+        case SQLITE_NULL: return nullptr;
+        default: return s.text(c);
+    }
+}
+
+// SQLite has no booleans: an expected true/false matches 1/0.
+bool cell_equal(const nlohmann::json& want, const nlohmann::json& got) {
+    if (want.is_boolean() && got.is_number_integer()) return got.get<std::int64_t>() == (want.get<bool>() ? 1 : 0);
+    if (want.is_number() && got.is_number()) return want.get<double>() == got.get<double>();
+    return want == got;
+}
+
+bool row_matches(const nlohmann::json& want, const nlohmann::json& got_arr,
+                 const std::vector<std::string>& cols) {
+    if (want.is_array()) {
+        if (want.size() != got_arr.size()) return false;
+        for (std::size_t i = 0; i < want.size(); ++i)
+            if (!cell_equal(want[i], got_arr[i])) return false;
+        return true;
+    }
+    for (auto it = want.begin(); it != want.end(); ++it) {
+        auto c = std::find(cols.begin(), cols.end(), it.key());
+        if (c == cols.end()) return false;
+        if (!cell_equal(it.value(), got_arr[static_cast<std::size_t>(c - cols.begin())])) return false;
+    }
+    return true;
+}
+
+std::string show_rows(const std::vector<std::string>& cols, const std::vector<nlohmann::json>& rows) {
+    if (rows.empty()) return "no rows";
+    std::string s = "(";
+    for (std::size_t i = 0; i < cols.size(); ++i) s += (i ? ", " : "") + cols[i];
+    s += ")\n";
+    for (std::size_t i = 0; i < rows.size() && i < 12; ++i) s += "  " + one_line(rows[i], 200) + "\n";
+    if (rows.size() > 12) s += "  … " + std::to_string(rows.size() - 12) + " more\n";
+    return s;
+}
+
+class StateCheck : public Check {
+public:
+    StateCheck(Spec& s, const CheckContext& ctx) {
+        service_ = s.string("service");
+        ctx.require_service(s, "service", service_);
+        query_ = s.string("query");
+        std::string head = query_.substr(0, query_.find_first_of(" \n\t("));
+        for (auto& c : head) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+        if (head != "SELECT" && head != "WITH")
+            s.fail("query", "a state query must be a SELECT (or WITH … SELECT)");
+        ordered_ = s.boolean("ordered", false);
+        if (const json* r = s.get("rows")) {
+            if (!r->is_array()) s.fail("rows", "\"rows\" must be an array of rows (arrays or objects)");
+            for (std::size_t i = 0; i < r->size(); ++i)
+                if (!(*r)[i].is_array() && !(*r)[i].is_object())
+                    s.fail("rows", "row " + std::to_string(i) + " must be an array (by position) or an "
+                                   "object (by column name)");
+            rows_ = *r;
+        }
+        count_ = s.opt_integer("count", 0, 1000000000);
+        if (!rows_ && !count_) s.fail("", "a state check needs \"rows\" or \"count\"");
+    }
+
+    Verdict evaluate(RunData& run) const override {
+        sql::Db* db = run.state(service_);
+        if (!db) return Verdict::error("service \"" + service_ + "\" has no state to query");
+        std::vector<std::string> cols;
+        std::vector<nlohmann::json> got;
+        try {
+            auto st = db->prepare(query_);
+            for (int i = 0; i < st.columns(); ++i) cols.push_back(st.name(i));
+            while (st.step()) {
+                nlohmann::json row = nlohmann::json::array();
+                for (int i = 0; i < st.columns(); ++i) row.push_back(cell(st, i));
+                got.push_back(std::move(row));
+            }
+        } catch (const std::exception& e) {
+            return Verdict::error("the state query failed: " + std::string(e.what()));
+        }
+        Verdict v = Verdict::pass();
+        v.evidence = {{"columns", cols}, {"rows", got}};
+        if (count_ && static_cast<std::int64_t>(got.size()) != *count_) {
+            v = Verdict::fail("the query returned " + std::to_string(got.size()) + " row(s), expected " +
+                                  std::to_string(*count_),
+                              query_, show_rows(cols, got));
+            return v;
+        }
+        if (!rows_) return v;
+        // Each expected row must match a distinct actual row (in order when
+        // "ordered"); no actual row may be left over.
+        std::vector<bool> used(got.size(), false);
+        std::vector<nlohmann::json> missing;
+        std::size_t next = 0;
+        for (const auto& want : *rows_) {
+            bool found = false;
+            for (std::size_t i = ordered_ ? next : 0; i < got.size(); ++i) {
+                if (used[i] || !row_matches(want, got[i], cols)) continue;
+                used[i] = found = true;
+                next = i + 1;
+                break;
+            }
+            if (!found) missing.push_back(want);
+        }
+        std::vector<nlohmann::json> extra;
+        for (std::size_t i = 0; i < got.size(); ++i)
+            if (!used[i]) extra.push_back(got[i]);
+        if (missing.empty() && extra.empty()) return v;
+        std::string msg;
+        if (!missing.empty()) msg = "missing " + one_line(missing[0], 160);
+        if (!extra.empty()) msg += std::string(msg.empty() ? "" : "; ") + "unexpected " + one_line(extra[0], 160);
+        if (missing.empty() && extra.empty() && ordered_) msg = "rows are in another order";
+        std::string expected;
+        for (const auto& r : *rows_) expected += one_line(r, 200) + "\n";
+        if (!expected.empty()) expected.pop_back();
+        v = Verdict::fail(msg, expected, "the state has: " + show_rows(cols, got));
+        v.evidence = {{"columns", cols}, {"rows", got}};
+        return v;
+    }
+
+private:
+    std::string service_, query_;
+    bool ordered_ = false;
+    std::optional<nlohmann::json> rows_;
+    std::optional<std::int64_t> count_;
+};
+
+class ConnectionsCheck : public Check {
+public:
+    ConnectionsCheck(Spec& s, const CheckContext& ctx) {
+        service_ = s.string("service");
+        ctx.require_service(s, "service", service_);
+        cases_ = ctx.cases(s);
+        max_requests_ = s.opt_integer("max_requests_per_connection", 1, 1000000);
+        closed_by_ = s.opt_string("closed_by");
+        if (closed_by_ && *closed_by_ != "client" && *closed_by_ != "server")
+            s.fail("closed_by", "\"closed_by\" must be \"client\" or \"server\"");
+        min_ = s.opt_integer("min", 0, 1000000);
+        max_ = s.opt_integer("max", 0, 1000000);
+        if (!max_requests_ && !closed_by_ && !min_ && !max_)
+            s.fail("", "a connections check needs one of \"max_requests_per_connection\", "
+                       "\"closed_by\", \"min\", \"max\"");
+    }
+
+    Verdict evaluate(RunData& run) const override {
+        std::vector<std::int64_t> case_ids;
+        for (const CaseRow* c : run.cases(cases_)) case_ids.push_back(c->id);
+        auto in_case = [&](std::int64_t id) {
+            return cases_.empty() || std::count(case_ids.begin(), case_ids.end(), id) > 0;
+        };
+        std::vector<const ConnRow*> conns;
+        for (const auto& c : run.journal().connections())
+            if (c.service == service_ && c.role == "server" && in_case(c.case_id)) conns.push_back(&c);
+        std::map<std::int64_t, std::vector<const HttpRow*>> reqs;
+        for (const auto& h : run.journal().http())
+            if (h.service == service_) reqs[h.connection_id].push_back(&h);
+
+        auto n = static_cast<std::int64_t>(conns.size());
+        if (min_ && n < *min_)
+            return Verdict::fail("the program opened " + std::to_string(n) + " connection(s) to \"" +
+                                 service_ + "\", expected at least " + std::to_string(*min_));
+        if (max_ && n > *max_)
+            return Verdict::fail("the program opened " + std::to_string(n) + " connections to \"" +
+                                 service_ + "\", expected at most " + std::to_string(*max_));
+        if (max_requests_) {
+            for (const ConnRow* c : conns) {
+                const auto& rs = reqs[c->id];
+                if (static_cast<std::int64_t>(rs.size()) <= *max_requests_) continue;
+                std::string obs = "connection " + std::to_string(c->id) + " from " + c->peer + " carried " +
+                                  std::to_string(rs.size()) + " requests:\n";
+                for (std::size_t i = 0; i < rs.size() && i < 8; ++i) {
+                    auto conn_hdr = rs[i]->header("Connection");
+                    obs += "  " + rs[i]->line() + "  (Connection: " + conn_hdr.value_or("(none)") + ")\n";
+                }
+                return Verdict::fail("a connection carried " + std::to_string(rs.size()) + " requests",
+                                     "at most " + std::to_string(*max_requests_) + " request(s) per connection",
+                                     obs);
+            }
+        }
+        if (closed_by_) {
+            for (const ConnRow* c : conns) {
+                if (c->closed_by == *closed_by_) continue;
+                std::string who = c->closed_by == "unknown" || c->closed_by.empty()
+                                      ? "nobody (it was still open when the run ended)"
+                                      : "the " + c->closed_by + (c->close_kind == "reset" ? " (with a reset)" : "");
+                return Verdict::fail("connection " + std::to_string(c->id) + " from " + c->peer +
+                                         " was closed by " + who,
+                                     "every connection closed by the " + *closed_by_);
+            }
+        }
+        return Verdict::pass();
+    }
+
+private:
+    std::string service_;
+    std::vector<std::string> cases_;
+    std::optional<std::int64_t> max_requests_, min_, max_;
+    std::optional<std::string> closed_by_;
+};
+
+}  // namespace
+
+std::unique_ptr<Check> make_state_check(Spec& s, const CheckContext& ctx) {
+    return std::make_unique<StateCheck>(s, ctx);
+}
+std::unique_ptr<Check> make_connections_check(Spec& s, const CheckContext& ctx) {
+    return std::make_unique<ConnectionsCheck>(s, ctx);
+}
+
+}  // namespace wirelab::checks

@@ -1,0 +1,186 @@
+#include <functional>
+#include <regex>
+#include <set>
+
+#include "checks/check.hpp"
+
+namespace wirelab::checks {
+
+const char* status_name(Status s) {
+    switch (s) {
+        case Status::pass: return "passed";
+        case Status::fail: return "failed";
+        case Status::skip: return "skipped";
+        case Status::error: return "error";
+    }
+    return "?";
+}
+
+RunData::RunData(const std::filesystem::path& journal,
+                 std::map<std::string, std::filesystem::path> states)
+    : journal_(journal), state_files_(std::move(states)) {}
+
+sql::Db* RunData::state(const std::string& service) {
+    auto it = states_.find(service);
+    if (it != states_.end()) return it->second.get();
+    auto f = state_files_.find(service);
+    if (f == state_files_.end() || f->second.empty() || !std::filesystem::exists(f->second))
+        return nullptr;
+    auto db = std::make_unique<sql::Db>(f->second, sql::Db::Mode::read_only);
+    return (states_[service] = std::move(db)).get();
+}
+
+std::vector<const CaseRow*> RunData::cases(const std::vector<std::string>& names) {
+    std::vector<const CaseRow*> out;
+    for (const auto& c : journal_.cases())
+        if (names.empty() || std::find(names.begin(), names.end(), c.name) != names.end())
+            out.push_back(&c);
+    return out;
+}
+
+void CheckContext::require_service(Spec& spec, const std::string& key, const std::string& name) const {
+    if (std::find(services.begin(), services.end(), name) != services.end()) return;
+    std::string list, guess = did_you_mean(name, services);
+    for (const auto& s : services) list += (list.empty() ? "" : ", ") + s;
+    spec.fail(key, "no service named \"" + name + "\" in this lab",
+              guess.empty() ? (list.empty() ? "this lab declares no services" : "services: " + list)
+                            : "did you mean \"" + guess + "\"?");
+}
+
+std::vector<std::string> CheckContext::cases(Spec& spec) const {
+    auto names = spec.strings("case");
+    std::vector<std::string> known;
+    for (const auto& c : lab.cases) known.push_back(c.name);
+    for (const auto& n : names)
+        if (std::find(known.begin(), known.end(), n) == known.end()) {
+            std::string list;
+            for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
+            spec.fail("case", "no case named \"" + n + "\" in this lab", "cases: " + list);
+        }
+    return names;
+}
+
+std::vector<CompiledCheck> compile_checks(const Lab& lab) {
+    const json& root = lab.doc->root();
+    auto it = root.find("checks");
+    if (it == root.end() || !it->is_array() || it->empty())
+        throw LabError(lab.doc->at(it == root.end() ? "" : "/checks"),
+                       "a lab needs a non-empty \"checks\" array",
+                       "add checks, e.g. {\"id\": \"exit-ok\", \"title\": \"The script exits "
+                       "with status 0\", \"kind\": \"exit\", \"code\": 0}");
+    CheckContext ctx{lab, {}};
+    for (const auto& s : lab.services) ctx.services.push_back(s.name);
+
+    std::vector<std::string> kinds;
+    for (const auto& k : check_kinds()) kinds.push_back(k.name);
+
+    std::vector<CompiledCheck> out;
+    std::map<std::string, std::size_t> index;
+    static const std::regex id_re("[a-z0-9][a-z0-9_-]*");
+    for (std::size_t i = 0; i < it->size(); ++i) {
+        std::string ptr = "/checks/" + std::to_string(i);
+        Spec c(lab.doc, (*it)[i], ptr, "check");
+        CheckInfo info;
+        info.pointer = ptr;
+        info.id = c.string("id");
+        if (!std::regex_match(info.id, id_re))
+            c.fail("id", "check id \"" + info.id + "\" is not valid",
+                   "use lower-case letters, digits, '-' and '_', e.g. \"post-json\"");
+        if (index.count(info.id))
+            c.fail("id", "duplicate check id \"" + info.id + "\" (also " +
+                             out[index[info.id]].info.pointer + ")",
+                   "give every check its own id");
+        info.title = c.string("title");
+        info.hint = c.string("hint", "");
+        info.points = c.number("points", 1, 0, 1000);
+        info.depends_on = c.strings("depends_on");
+        std::string vis = c.string("visibility", "visible");
+        if (vis != "visible" && vis != "hidden")
+            c.fail("visibility", "visibility must be \"visible\" or \"hidden\", got \"" + vis + "\"");
+        info.hidden = vis == "hidden";
+        info.kind = c.string("kind");
+        c.get("description");
+        const CheckKind* kind = nullptr;
+        for (const auto& k : check_kinds())
+            if (k.name == info.kind) kind = &k;
+        if (!kind) {
+            std::string list, guess = did_you_mean(info.kind, kinds);
+            for (const auto& k : kinds) list += (list.empty() ? "" : ", ") + k;
+            c.fail("kind", "unknown check kind \"" + info.kind + "\"",
+                   guess.empty() ? "known kinds: " + list : "did you mean \"" + guess + "\"?");
+        }
+        auto body = kind->make(c, ctx);
+        c.finish();
+        index[info.id] = out.size();
+        out.push_back({std::move(info), std::move(body)});
+    }
+
+    // depends_on: known ids, no cycles.
+    std::vector<std::string> ids;
+    for (const auto& c : out) ids.push_back(c.info.id);
+    for (const auto& c : out)
+        for (std::size_t d = 0; d < c.info.depends_on.size(); ++d) {
+            const auto& dep = c.info.depends_on[d];
+            if (!index.count(dep)) {
+                std::string guess = did_you_mean(dep, ids);
+                throw LabError(lab.doc->at(c.info.pointer + "/depends_on"),
+                               "check \"" + c.info.id + "\" depends on \"" + dep +
+                                   "\", which is not a check of this lab",
+                               guess.empty() ? "use the id of another check"
+                                             : "did you mean \"" + guess + "\"?");
+            }
+        }
+    std::vector<int> state(out.size(), 0);  // 0 new, 1 visiting, 2 done
+    std::vector<std::string> path;
+    std::function<void(std::size_t)> visit = [&](std::size_t i) {
+        if (state[i] == 2) return;
+        path.push_back(out[i].info.id);
+        if (state[i] == 1) {
+            std::string cycle;
+            auto start = std::find(path.begin(), path.end(), out[i].info.id);
+            for (auto p = start; p != path.end(); ++p) cycle += (cycle.empty() ? "" : " → ") + *p;
+            throw LabError(lab.doc->at(out[i].info.pointer + "/depends_on"),
+                           "depends_on forms a cycle: " + cycle,
+                           "a check can only depend on checks that do not depend on it");
+        }
+        state[i] = 1;
+        for (const auto& d : out[i].info.depends_on) visit(index[d]);
+        state[i] = 2;
+        path.pop_back();
+    };
+    for (std::size_t i = 0; i < out.size(); ++i) visit(i);
+    return out;
+}
+
+std::vector<Result> evaluate(const std::vector<CompiledCheck>& checks, RunData& run) {
+    std::map<std::string, std::size_t> index;
+    for (std::size_t i = 0; i < checks.size(); ++i) index[checks[i].info.id] = i;
+    std::vector<std::optional<Result>> results(checks.size());
+    std::function<const Result&(std::size_t)> eval = [&](std::size_t i) -> const Result& {
+        if (results[i]) return *results[i];
+        const auto& c = checks[i];
+        std::vector<std::string> blocked;
+        for (const auto& d : c.info.depends_on)
+            if (eval(index[d]).verdict.status != Status::pass) blocked.push_back(d);
+        Result r{&c.info, {}, 0};
+        if (!blocked.empty()) {
+            std::string list;
+            for (const auto& b : blocked) list += (list.empty() ? "" : ", ") + b;
+            r.verdict = {Status::skip, "skipped: depends on " + list + ", which did not pass", {}, {}, {}};
+        } else {
+            try {
+                r.verdict = c.body->evaluate(run);
+            } catch (const std::exception& e) {
+                r.verdict = Verdict::error(std::string("the check could not run: ") + e.what());
+            }
+        }
+        if (r.verdict.status == Status::pass) r.score = c.info.points;
+        results[i] = std::move(r);
+        return *results[i];
+    };
+    std::vector<Result> out;
+    for (std::size_t i = 0; i < checks.size(); ++i) out.push_back(eval(i));
+    return out;
+}
+
+}  // namespace wirelab::checks

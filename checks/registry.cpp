@@ -1,0 +1,17 @@
+#include "checks/check.hpp"
+#include "checks/kinds.hpp"
+
+namespace wirelab::checks {
+
+const std::vector<CheckKind>& check_kinds() {
+    static const std::vector<CheckKind> kinds = {
+        {"exit", "the program's exit status (and that it finished in time)", make_exit_check},
+        {"output", "stdout/stderr: equals, contains, regex, in_order, JSON", make_output_check},
+        {"http", "HTTP requests a service received: matcher and count, or every", make_http_check},
+        {"state", "SQL over a service's state, expected rows", make_state_check},
+        {"connections", "how connections were used and closed", make_connections_check},
+    };
+    return kinds;
+}
+
+}  // namespace wirelab::checks

@@ -1,0 +1,274 @@
+#include "runtime/journal.hpp"
+
+#include <nlohmann/json.hpp>
+#include <stdexcept>
+
+namespace wirelab {
+
+using json = nlohmann::json;
+
+namespace {
+const char* kSchema = R"sql(
+CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE cases(
+  id INTEGER PRIMARY KEY, name TEXT NOT NULL, command TEXT,
+  started_us INTEGER, ended_us INTEGER, pid INTEGER,
+  exit_code INTEGER, signal INTEGER, timed_out INTEGER NOT NULL DEFAULT 0,
+  start_error TEXT,
+  stdout BLOB, stderr BLOB, stdout_bytes INTEGER, stderr_bytes INTEGER,
+  stdout_truncated INTEGER, stderr_truncated INTEGER);
+CREATE TABLE connections(
+  id INTEGER PRIMARY KEY, case_id INTEGER, service TEXT NOT NULL,
+  transport TEXT NOT NULL, role TEXT NOT NULL, local TEXT, peer TEXT, pid INTEGER,
+  opened_us INTEGER NOT NULL, closed_us INTEGER, closed_by TEXT, close_kind TEXT,
+  bytes_in INTEGER NOT NULL DEFAULT 0, bytes_out INTEGER NOT NULL DEFAULT 0,
+  in_truncated INTEGER NOT NULL DEFAULT 0, out_truncated INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE chunks(
+  id INTEGER PRIMARY KEY, connection_id INTEGER NOT NULL,
+  dir TEXT NOT NULL CHECK (dir IN ('in', 'out')), t_us INTEGER NOT NULL,
+  offset INTEGER NOT NULL, data BLOB NOT NULL);
+CREATE INDEX chunks_by_connection ON chunks(connection_id, dir, offset);
+CREATE TABLE http(
+  id INTEGER PRIMARY KEY, case_id INTEGER, service TEXT NOT NULL,
+  connection_id INTEGER, seq INTEGER, started_us INTEGER, ended_us INTEGER,
+  method TEXT, target TEXT, path TEXT, query TEXT, version TEXT,
+  req_headers TEXT, req_body BLOB, req_body_truncated INTEGER NOT NULL DEFAULT 0,
+  status INTEGER, reason TEXT, resp_headers TEXT, resp_body BLOB,
+  resp_body_truncated INTEGER NOT NULL DEFAULT 0, error TEXT);
+CREATE TABLE events(
+  id INTEGER PRIMARY KEY, t_us INTEGER NOT NULL, case_id INTEGER, service TEXT,
+  connection_id INTEGER, kind TEXT NOT NULL, detail TEXT);
+)sql";
+
+const char* kHttpColumns[] = {"service", "connection_id", "seq", "started_us", "ended_us",
+                              "method", "target", "path", "query", "version",
+                              "req_headers", "req_body", "req_body_truncated", "status",
+                              "reason", "resp_headers", "resp_body", "resp_body_truncated",
+                              "error"};
+}  // namespace
+
+Journal::Journal(const std::filesystem::path& file)
+    : file_(file), start_(std::chrono::steady_clock::now()) {
+    std::error_code ec;
+    std::filesystem::remove(file, ec);
+    std::filesystem::remove(file.string() + "-wal", ec);
+    std::filesystem::remove(file.string() + "-shm", ec);
+    db_ = std::make_unique<sql::Db>(file);
+    db_->exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;");
+    db_->exec(kSchema);
+    ins_chunk_ = std::make_unique<sql::Stmt>(
+        *db_, "INSERT INTO chunks(connection_id, dir, t_us, offset, data) VALUES (?,?,?,?,?)");
+    ins_conn_ = std::make_unique<sql::Stmt>(
+        *db_,
+        "INSERT INTO connections(case_id, service, transport, role, local, peer, opened_us) "
+        "VALUES (?,?,?,?,?,?,?)");
+    ins_event_ = std::make_unique<sql::Stmt>(
+        *db_,
+        "INSERT INTO events(t_us, case_id, service, connection_id, kind, detail) "
+        "VALUES (?,?,?,?,?,?)");
+    set_meta("schema_version", std::to_string(schema_version));
+    set_meta("status", "running");
+    flush();
+}
+
+Journal::~Journal() {
+    if (db_) flush();
+}
+
+micros Journal::now() const {
+    return std::chrono::duration_cast<std::chrono::microseconds>(
+               std::chrono::steady_clock::now() - start_)
+        .count();
+}
+
+void Journal::begin() {
+    if (!in_tx_) {
+        db_->exec("BEGIN");
+        in_tx_ = true;
+    }
+}
+
+template <class F>
+void Journal::write(F&& f) {
+    if (!error_.empty()) return;
+    try {
+        begin();
+        f();
+    } catch (const std::exception& e) {
+        error_ = e.what();
+    }
+}
+
+void Journal::flush() {
+    if (!in_tx_ || !error_.empty()) return;
+    try {
+        db_->exec("COMMIT");
+    } catch (const std::exception& e) {
+        error_ = e.what();
+    }
+    in_tx_ = false;
+}
+
+void Journal::finish(const std::string& status) {
+    set_meta("status", status);
+    set_meta("ended_us", std::to_string(now()));
+    flush();
+}
+
+void Journal::set_meta(const std::string& key, const std::string& value) {
+    write([&] {
+        db_->prepare("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)")
+            .bind(1, key)
+            .bind(2, value)
+            .exec();
+    });
+}
+
+std::int64_t Journal::begin_case(const std::string& name, const std::string& command) {
+    write([&] {
+        db_->prepare("INSERT INTO cases(name, command, started_us) VALUES (?,?,?)")
+            .bind(1, name)
+            .bind(2, command)
+            .bind(3, now())
+            .exec();
+        case_id_ = db_->last_rowid();
+    });
+    return case_id_;
+}
+
+void Journal::end_case(std::int64_t id, const CaseOutcome& o) {
+    write([&] {
+        auto s = db_->prepare(
+            "UPDATE cases SET ended_us=?, pid=?, exit_code=?, signal=?, timed_out=?, "
+            "start_error=?, stdout=?, stderr=?, stdout_bytes=?, stderr_bytes=?, "
+            "stdout_truncated=?, stderr_truncated=? WHERE id=?");
+        s.bind(1, now()).bind(2, o.pid).bind(3, o.exit_code).bind(4, o.signal);
+        s.bind(5, o.timed_out ? 1 : 0);
+        if (o.start_error.empty())
+            s.bind_null(6);
+        else
+            s.bind(6, o.start_error);
+        s.bind_blob(7, o.out).bind_blob(8, o.err).bind(9, o.out_bytes).bind(10, o.err_bytes);
+        s.bind(11, o.out_truncated ? 1 : 0).bind(12, o.err_truncated ? 1 : 0).bind(13, id);
+        s.exec();
+    });
+}
+
+std::int64_t Journal::open_connection(const ConnectionInfo& c) {
+    std::int64_t id = 0;
+    write([&] {
+        auto& s = *ins_conn_;
+        if (case_id_)
+            s.bind(1, case_id_);
+        else
+            s.bind_null(1);
+        s.bind(2, c.service).bind(3, c.transport).bind(4, c.role).bind(5, c.local);
+        s.bind(6, c.peer).bind(7, now());
+        s.exec();
+        id = db_->last_rowid();
+    });
+    if (id) conns_[id];
+    return id;
+}
+
+void Journal::chunk(std::int64_t conn, Dir dir, std::string_view bytes) {
+    auto it = conns_.find(conn);
+    if (it == conns_.end() || bytes.empty()) return;
+    int d = dir == Dir::in ? 0 : 1;
+    Conn& c = it->second;
+    std::int64_t offset = c.bytes[d];
+    c.bytes[d] += static_cast<std::int64_t>(bytes.size());
+    if (offset >= static_cast<std::int64_t>(chunk_cap_)) {
+        c.truncated[d] = true;
+        return;
+    }
+    std::size_t room = chunk_cap_ - static_cast<std::size_t>(offset);
+    if (bytes.size() > room) {
+        bytes = bytes.substr(0, room);
+        c.truncated[d] = true;
+    }
+    write([&] {
+        auto& s = *ins_chunk_;
+        s.bind(1, conn).bind(2, d == 0 ? "in" : "out").bind(3, now()).bind(4, offset);
+        s.bind_blob(5, bytes);
+        s.exec();
+    });
+}
+
+void Journal::close_connection(std::int64_t conn, const std::string& closed_by,
+                               const std::string& close_kind) {
+    auto it = conns_.find(conn);
+    if (it == conns_.end()) return;
+    Conn c = it->second;
+    conns_.erase(it);
+    write([&] {
+        db_->prepare(
+               "UPDATE connections SET closed_us=?, closed_by=?, close_kind=?, bytes_in=?, "
+               "bytes_out=?, in_truncated=?, out_truncated=? WHERE id=?")
+            .bind(1, now())
+            .bind(2, closed_by)
+            .bind(3, close_kind)
+            .bind(4, c.bytes[0])
+            .bind(5, c.bytes[1])
+            .bind(6, c.truncated[0] ? 1 : 0)
+            .bind(7, c.truncated[1] ? 1 : 0)
+            .bind(8, conn)
+            .exec();
+    });
+}
+
+void Journal::http(const json& f) {
+    write([&] {
+        std::string cols = "case_id", qs = "?";
+        for (const char* c : kHttpColumns) {
+            cols += ",";
+            cols += c;
+            qs += ",?";
+        }
+        auto s = db_->prepare("INSERT INTO http(" + cols + ") VALUES (" + qs + ")");
+        if (case_id_)
+            s.bind(1, case_id_);
+        else
+            s.bind_null(1);
+        int i = 2;
+        for (const char* c : kHttpColumns) {
+            auto it = f.find(c);
+            if (it == f.end() || it->is_null())
+                s.bind_null(i);
+            else if (it->is_number_integer())
+                s.bind(i, it->get<std::int64_t>());
+            else if (it->is_boolean())
+                s.bind(i, it->get<bool>() ? 1 : 0);
+            else if (it->is_string() && std::string_view(c).find("body") != std::string_view::npos) {
+                const auto& b = it->get_ref<const std::string&>();
+                s.bind_blob(i, std::string_view(b).substr(0, body_cap_));
+            } else if (it->is_string())
+                s.bind(i, it->get_ref<const std::string&>());
+            else
+                s.bind(i, it->dump());
+            ++i;
+        }
+        s.exec();
+    });
+}
+
+void Journal::event(const std::string& kind, const std::string& service, const json& detail,
+                    std::int64_t conn) {
+    write([&] {
+        auto& s = *ins_event_;
+        s.bind(1, now());
+        if (case_id_)
+            s.bind(2, case_id_);
+        else
+            s.bind_null(2);
+        s.bind(3, service);
+        if (conn)
+            s.bind(4, conn);
+        else
+            s.bind_null(4);
+        s.bind(5, kind).bind(6, detail.dump());
+        s.exec();
+    });
+}
+
+}  // namespace wirelab

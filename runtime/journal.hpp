@@ -1,0 +1,114 @@
+// The journal: one SQLite file per Session recording every case, connection,
+// chunk of bytes, HTTP exchange and event. Schema v1 is documented in
+// docs/journal.md and is a public interface. Writes go into one open
+// transaction that flush() commits (the Session calls it every tick and on
+// stop), so a killed run leaves a journal that opens, missing at most the
+// last tick.
+#pragma once
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "runtime/common.hpp"
+#include "runtime/sqlite.hpp"
+
+namespace wirelab {
+
+enum class Dir { in, out };  // relative to wirelab: in = received, out = sent
+
+/// What a new connection row says.
+struct ConnectionInfo {
+    std::string service;
+    std::string transport = "tcp";
+    std::string role = "server";  // wirelab accepted it ("server") or made it ("client")
+    std::string local;
+    std::string peer;
+};
+
+
+/// The outcome of one run of the learner's program.
+struct CaseOutcome {
+    std::optional<int> pid;
+    std::optional<int> exit_code;
+    std::optional<int> signal;
+    bool timed_out = false;
+    std::string start_error;
+    std::string out, err;
+    std::int64_t out_bytes = 0, err_bytes = 0;
+    bool out_truncated = false, err_truncated = false;
+};
+
+class Journal {
+public:
+    static constexpr int schema_version = 1;
+
+    /// Creates (or truncates) the journal at `file` and writes the schema.
+    explicit Journal(const std::filesystem::path& file);
+    ~Journal();
+
+    micros now() const;
+    std::chrono::steady_clock::time_point start() const { return start_; }
+    const std::filesystem::path& file() const { return file_; }
+
+    void set_meta(const std::string& key, const std::string& value);
+
+    std::int64_t begin_case(const std::string& name, const std::string& command);
+    void end_case(std::int64_t id, const CaseOutcome& outcome);
+    std::int64_t current_case() const { return case_id_; }
+
+    std::int64_t open_connection(const ConnectionInfo& info);
+    /// Records bytes; beyond the per-direction cap only the counters grow.
+    void chunk(std::int64_t conn, Dir dir, std::string_view bytes);
+    void close_connection(std::int64_t conn, const std::string& closed_by,
+                          const std::string& close_kind);
+    std::size_t open_connections() const { return conns_.size(); }
+
+    /// Inserts an http row; `fields` is a JSON object whose keys are column
+    /// names (see docs/journal.md). Bodies beyond body_cap() are cut and
+    /// flagged; JSON-valued columns are stored as JSON text.
+    void http(const nlohmann::json& fields);
+
+    void event(const std::string& kind, const std::string& service,
+               const nlohmann::json& detail, std::int64_t conn = 0);
+
+    /// Commits the open transaction. Never throws: a failure is kept and
+    /// reported by error().
+    void flush();
+    /// Marks the run finished ("finished" or "interrupted") and flushes.
+    void finish(const std::string& status);
+    const std::string& error() const { return error_; }
+
+    std::size_t chunk_cap() const { return chunk_cap_; }
+    void set_chunk_cap(std::size_t cap) { chunk_cap_ = cap; }
+    std::size_t body_cap() const { return body_cap_; }
+
+private:
+    struct Conn {
+        std::int64_t bytes[2] = {0, 0};
+        bool truncated[2] = {false, false};
+    };
+    void begin();
+    template <class F>
+    void write(F&& f);
+
+    std::filesystem::path file_;
+    std::chrono::steady_clock::time_point start_;
+    std::unique_ptr<sql::Db> db_;
+    bool in_tx_ = false;
+    std::string error_;
+    std::int64_t case_id_ = 0;
+    std::map<std::int64_t, Conn> conns_;
+    std::size_t chunk_cap_ = 1 << 20;
+    std::size_t body_cap_ = 1 << 20;
+    std::unique_ptr<sql::Stmt> ins_chunk_, ins_conn_, ins_event_;
+};
+
+}  // namespace wirelab

@@ -1,0 +1,147 @@
+#include "runtime/journal_reader.hpp"
+
+#include <cctype>
+#include <stdexcept>
+
+namespace wirelab {
+
+namespace {
+bool iequals(const std::string& a, const std::string& b) {
+    if (a.size() != b.size()) return false;
+    for (std::size_t i = 0; i < a.size(); ++i)
+        if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i])))
+            return false;
+    return true;
+}
+std::optional<std::string> find_header(const nlohmann::json& list, const std::string& name) {
+    for (const auto& h : list)
+        if (h.is_array() && h.size() == 2 && iequals(h[0].get<std::string>(), name))
+            return h[1].get<std::string>();
+    return std::nullopt;
+}
+std::optional<std::int64_t> opt_int(sql::Stmt& s, int c) {
+    if (s.is_null(c)) return std::nullopt;
+    return s.integer(c);
+}
+nlohmann::json json_col(sql::Stmt& s, int c, nlohmann::json def) {
+    if (s.is_null(c)) return def;
+    return nlohmann::json::parse(s.text(c), nullptr, false);
+}
+}  // namespace
+
+std::optional<std::string> HttpRow::header(const std::string& name) const {
+    return find_header(req_headers, name);
+}
+std::optional<std::string> HttpRow::response_header(const std::string& name) const {
+    return find_header(resp_headers, name);
+}
+
+JournalReader::JournalReader(const std::filesystem::path& file) {
+    if (!std::filesystem::exists(file))
+        throw std::runtime_error("no journal at " + file.string());
+    db_ = std::make_unique<sql::Db>(file, sql::Db::Mode::read_only);
+    if (meta("schema_version").empty())
+        throw std::runtime_error(file.string() + " is not a wirelab journal");
+}
+
+std::string JournalReader::meta(const std::string& key) const {
+    try {
+        auto s = db_->prepare("SELECT value FROM meta WHERE key = ?");
+        s.bind(1, key);
+        return s.step() ? s.text(0) : "";
+    } catch (const std::exception&) {
+        return "";
+    }
+}
+
+const std::vector<CaseRow>& JournalReader::cases() {
+    if (cases_) return *cases_;
+    cases_.emplace();
+    auto s = db_->prepare(
+        "SELECT id, name, command, started_us, ended_us, pid, exit_code, signal, timed_out, "
+        "start_error, stdout, stderr, stdout_bytes, stderr_bytes, stdout_truncated, "
+        "stderr_truncated FROM cases ORDER BY id");
+    while (s.step()) {
+        CaseRow c;
+        c.id = s.integer(0);
+        c.name = s.text(1);
+        c.command = s.text(2);
+        c.started_us = s.integer(3);
+        c.ended_us = opt_int(s, 4);
+        if (auto v = opt_int(s, 5)) c.pid = static_cast<int>(*v);
+        if (auto v = opt_int(s, 6)) c.exit_code = static_cast<int>(*v);
+        if (auto v = opt_int(s, 7)) c.signal = static_cast<int>(*v);
+        c.timed_out = s.integer(8) != 0;
+        c.start_error = s.text(9);
+        c.out = s.text(10);
+        c.err = s.text(11);
+        c.out_bytes = s.integer(12);
+        c.err_bytes = s.integer(13);
+        c.out_truncated = s.integer(14) != 0;
+        c.err_truncated = s.integer(15) != 0;
+        cases_->push_back(std::move(c));
+    }
+    return *cases_;
+}
+
+const std::vector<HttpRow>& JournalReader::http() {
+    if (http_) return *http_;
+    http_.emplace();
+    auto s = db_->prepare(
+        "SELECT id, case_id, connection_id, service, seq, started_us, ended_us, method, target, "
+        "path, version, query, req_headers, req_body, status, reason, resp_headers, resp_body, "
+        "error FROM http ORDER BY started_us, id");
+    while (s.step()) {
+        HttpRow h;
+        h.id = s.integer(0);
+        h.case_id = s.integer(1);
+        h.connection_id = s.integer(2);
+        h.service = s.text(3);
+        h.seq = static_cast<int>(s.integer(4));
+        h.started_us = s.integer(5);
+        h.ended_us = s.integer(6);
+        h.method = s.text(7);
+        h.target = s.text(8);
+        h.path = s.text(9);
+        h.version = s.text(10);
+        h.query = json_col(s, 11, nlohmann::json::object());
+        h.req_headers = json_col(s, 12, nlohmann::json::array());
+        h.req_body = s.text(13);
+        h.status = static_cast<int>(s.integer(14));
+        h.reason = s.text(15);
+        h.resp_headers = json_col(s, 16, nlohmann::json::array());
+        h.resp_body = s.text(17);
+        h.error = s.text(18);
+        http_->push_back(std::move(h));
+    }
+    return *http_;
+}
+
+const std::vector<ConnRow>& JournalReader::connections() {
+    if (conns_) return *conns_;
+    conns_.emplace();
+    auto s = db_->prepare(
+        "SELECT id, case_id, service, transport, role, local, peer, pid, opened_us, closed_us, "
+        "closed_by, close_kind, bytes_in, bytes_out FROM connections ORDER BY id");
+    while (s.step()) {
+        ConnRow c;
+        c.id = s.integer(0);
+        c.case_id = s.is_null(1) ? 0 : s.integer(1);
+        c.service = s.text(2);
+        c.transport = s.text(3);
+        c.role = s.text(4);
+        c.local = s.text(5);
+        c.peer = s.text(6);
+        if (auto v = opt_int(s, 7)) c.pid = static_cast<int>(*v);
+        c.opened_us = s.integer(8);
+        c.closed_us = opt_int(s, 9);
+        c.closed_by = s.text(10);
+        c.close_kind = s.text(11);
+        c.bytes_in = s.integer(12);
+        c.bytes_out = s.integer(13);
+        conns_->push_back(std::move(c));
+    }
+    return *conns_;
+}
+
+}  // namespace wirelab

@@ -1,0 +1,81 @@
+// Read-only access to a finished (or interrupted) run's journal, as typed
+// rows. Checks and `wirelab` commands read journals through this; trainers'
+// own tools can use plain SQL (docs/journal.md).
+#pragma once
+#include <filesystem>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "runtime/common.hpp"
+#include "runtime/sqlite.hpp"
+
+namespace wirelab {
+
+struct CaseRow {
+    std::int64_t id = 0;
+    std::string name, command;
+    micros started_us = 0;
+    std::optional<micros> ended_us;
+    std::optional<int> pid, exit_code, signal;
+    bool timed_out = false;
+    std::string start_error;
+    std::string out, err;
+    std::int64_t out_bytes = 0, err_bytes = 0;
+    bool out_truncated = false, err_truncated = false;
+};
+
+struct HttpRow {
+    std::int64_t id = 0, case_id = 0, connection_id = 0;
+    std::string service;
+    int seq = 0;
+    micros started_us = 0, ended_us = 0;
+    std::string method, target, path, version;
+    nlohmann::json query = nlohmann::json::object();
+    nlohmann::json req_headers = nlohmann::json::array();  // [[name, value], ...]
+    std::string req_body;
+    int status = 0;
+    std::string reason;
+    nlohmann::json resp_headers = nlohmann::json::array();
+    std::string resp_body;
+    std::string error;  // set when the request could not be parsed or answered
+
+    /// The first request header named `name` (case-insensitive).
+    std::optional<std::string> header(const std::string& name) const;
+    std::optional<std::string> response_header(const std::string& name) const;
+    /// "POST /cars" for a person.
+    std::string line() const { return method + " " + target; }
+};
+
+struct ConnRow {
+    std::int64_t id = 0, case_id = 0;
+    std::string service, transport, role, local, peer;
+    std::optional<int> pid;
+    micros opened_us = 0;
+    std::optional<micros> closed_us;
+    std::string closed_by, close_kind;
+    std::int64_t bytes_in = 0, bytes_out = 0;
+};
+
+class JournalReader {
+public:
+    /// Opens `file` read-only. Throws std::runtime_error if it is not a
+    /// wirelab journal.
+    explicit JournalReader(const std::filesystem::path& file);
+
+    std::string meta(const std::string& key) const;
+    const std::vector<CaseRow>& cases();
+    const std::vector<HttpRow>& http();
+    const std::vector<ConnRow>& connections();
+    sql::Db& db() { return *db_; }
+
+private:
+    std::unique_ptr<sql::Db> db_;
+    std::optional<std::vector<CaseRow>> cases_;
+    std::optional<std::vector<HttpRow>> http_;
+    std::optional<std::vector<ConnRow>> conns_;
+};
+
+}  // namespace wirelab

@@ -1,0 +1,145 @@
+#include "runtime/lab.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <cstdlib>
+#include <regex>
+#include <set>
+
+namespace wirelab {
+
+namespace fs = std::filesystem;
+
+std::string service_env_stem(const std::string& name) {
+    std::string s = "WIRELAB_";
+    for (char c : name) s += c == '-' ? '_' : static_cast<char>(std::toupper(c));
+    return s;
+}
+
+Lab Lab::load(const fs::path& dir, const std::vector<std::string>& kinds) {
+    Lab lab;
+    lab.dir = dir;
+    fs::path file = dir / "lab.json";
+    std::string display = file.lexically_normal().string();
+    lab.doc = JsonDoc::load(file, display);
+    Spec top(lab.doc, lab.doc->root(), "", "lab.json");
+
+    top.get("$schema");
+    lab.id = top.string("id");
+    static const std::regex id_re("[a-z0-9][a-z0-9-]*");
+    if (!std::regex_match(lab.id, id_re))
+        top.fail("id", "lab id \"" + lab.id + "\" is not valid",
+                 "use lower-case letters, digits and dashes, e.g. \"rest-cars\"");
+    lab.title = top.string("title");
+    lab.summary = top.string("summary", "");
+    lab.timeout_s = top.number("timeout", 20, 0.1, 3600);
+    top.get("level");
+    top.get("tags");
+    top.get("checks");  // validated by the checks library
+
+    if (const json* svcs = top.get("services")) {
+        Spec s(lab.doc, *svcs, "/services", "\"services\"");
+        static const std::regex name_re("[a-z][a-z0-9_-]*");
+        for (auto it = svcs->begin(); it != svcs->end(); ++it) {
+            const std::string& name = it.key();
+            std::string ptr = "/services/" + pointer_escape(name);
+            if (!std::regex_match(name, name_re))
+                throw LabError(lab.doc->at(ptr), "service name \"" + name + "\" is not valid",
+                               "use lower-case letters, digits, '-' and '_', starting with a "
+                               "letter; the name becomes an environment variable such as "
+                               "WIRELAB_API_URL");
+            Spec one(lab.doc, it.value(), ptr, "service \"" + name + "\"");
+            std::string kind = one.string("kind");
+            if (std::find(kinds.begin(), kinds.end(), kind) == kinds.end()) {
+                std::string list, guess = did_you_mean(kind, kinds);
+                for (const auto& k : kinds) list += (list.empty() ? "" : ", ") + k;
+                one.fail("kind", "unknown service kind \"" + kind + "\"",
+                         guess.empty() ? "known kinds: " + list : "did you mean \"" + guess + "\"?");
+            }
+            lab.services.push_back({name, kind, ptr});
+            s.get(name);
+        }
+    }
+
+    if (const json* cases = top.get("cases")) {
+        if (!cases->is_array() || cases->empty())
+            top.fail("cases", "\"cases\" must be a non-empty array of case objects");
+        std::set<std::string> names;
+        for (std::size_t i = 0; i < cases->size(); ++i) {
+            std::string ptr = "/cases/" + std::to_string(i);
+            Spec c(lab.doc, (*cases)[i], ptr, "case");
+            CaseSpec cs;
+            cs.pointer = ptr;
+            cs.name = c.string("name");
+            if (!names.insert(cs.name).second)
+                c.fail("name", "two cases are named \"" + cs.name + "\"", "give each case its own name");
+            cs.args = c.strings("args");
+            cs.stdin_data = c.opt_string("stdin");
+            cs.timeout_s = c.number("timeout", 0, 0.1, 3600);
+            c.get("description");
+            if (const json* env = c.get("env")) {
+                Spec e(lab.doc, *env, ptr + "/env", "\"env\"");
+                for (auto it = env->begin(); it != env->end(); ++it)
+                    cs.env[it.key()] = e.string(it.key());
+            }
+            c.finish();
+            lab.cases.push_back(std::move(cs));
+        }
+    } else {
+        lab.cases.push_back({"main", {}, std::nullopt, {}, 0, ""});
+    }
+    top.finish();
+    return lab;
+}
+
+std::vector<fs::path> lab_roots() {
+    std::vector<fs::path> roots;
+    if (const char* env = std::getenv("WIRELAB_LABS")) {
+        std::string s = env;
+        std::size_t start = 0;
+        while (start <= s.size()) {
+            auto end = s.find(':', start);
+            if (end == std::string::npos) end = s.size();
+            if (end > start) roots.emplace_back(s.substr(start, end - start));
+            start = end + 1;
+        }
+    }
+    roots.emplace_back("labs");
+#ifdef WIRELAB_SOURCE_LABS
+    roots.emplace_back(WIRELAB_SOURCE_LABS);
+#endif
+    return roots;
+}
+
+std::vector<fs::path> all_labs() {
+    std::map<std::string, fs::path> found;
+    for (const auto& root : lab_roots()) {
+        std::error_code ec;
+        if (!fs::is_directory(root, ec)) continue;
+        for (const auto& e : fs::directory_iterator(root, ec))
+            if (fs::exists(e.path() / "lab.json"))
+                found.emplace(e.path().filename().string(), e.path());
+    }
+    std::vector<fs::path> out;
+    for (auto& [id, p] : found) out.push_back(p);
+    return out;
+}
+
+fs::path find_lab(const std::string& name) {
+    std::error_code ec;
+    if (fs::exists(fs::path(name) / "lab.json", ec)) return fs::path(name);
+    if (name.find('/') == std::string::npos)
+        for (const auto& root : lab_roots())
+            if (fs::exists(root / name / "lab.json", ec)) return root / name;
+    std::vector<std::string> ids;
+    for (const auto& p : all_labs()) ids.push_back(p.filename().string());
+    std::string list;
+    for (const auto& i : ids) list += (list.empty() ? "" : ", ") + i;
+    std::string guess = did_you_mean(name, ids);
+    throw LabError({name, 0, ""}, "no lab with this id or path",
+                   (guess.empty() ? "" : "did you mean \"" + guess + "\"? ") +
+                       (list.empty() ? "no labs found under ./labs or $WIRELAB_LABS"
+                                     : "labs found: " + list + " (see `wirelab list`)"));
+}
+
+}  // namespace wirelab

@@ -1,0 +1,63 @@
+// A lab as loaded from labs/<id>/lab.json, validated with errors that name
+// file, line and JSON pointer. Service and check bodies are validated by
+// their kinds (services/, checks/) from the same document.
+#pragma once
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "runtime/json_source.hpp"
+
+namespace wirelab {
+
+/// One run of the learner's program: extra arguments, stdin, environment.
+struct CaseSpec {
+    std::string name;
+    std::vector<std::string> args;
+    std::optional<std::string> stdin_data;
+    std::map<std::string, std::string> env;
+    double timeout_s = 0;  // 0 = the lab's
+    std::string pointer;
+};
+
+/// A service entry: its name (the key under "services") and kind.
+struct ServiceEntry {
+    std::string name;
+    std::string kind;
+    std::string pointer;
+};
+
+struct Lab {
+    std::filesystem::path dir;
+    std::string id;
+    std::string title;
+    std::string summary;
+    double timeout_s = 20;
+    std::vector<ServiceEntry> services;
+    std::vector<CaseSpec> cases;
+    std::shared_ptr<const JsonDoc> doc;
+
+    /// Loads <dir>/lab.json. `kinds` are the service kinds known (for
+    /// "unknown kind" errors). Throws LabError.
+    static Lab load(const std::filesystem::path& dir, const std::vector<std::string>& kinds);
+    std::filesystem::path readme() const { return dir / "README.md"; }
+};
+
+/// Environment variable stem for a service name: "api" -> "WIRELAB_API".
+std::string service_env_stem(const std::string& name);
+
+/// Folders searched for lab ids, in order: $WIRELAB_LABS (colon-separated),
+/// ./labs, then the labs folder wirelab was built from.
+std::vector<std::filesystem::path> lab_roots();
+
+/// Resolves a LAB argument (an id or a path to a lab folder). Throws
+/// LabError listing the labs found when nothing matches.
+std::filesystem::path find_lab(const std::string& name);
+
+/// Every lab folder under the roots (first wins for an id), sorted by id.
+std::vector<std::filesystem::path> all_labs();
+
+}  // namespace wirelab

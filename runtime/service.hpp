@@ -1,0 +1,64 @@
+// The Service interface the runtime knows. Kinds (http, tcp, ...) live in
+// services/ and are handed to the Session as a list; the runtime never
+// includes a protocol.
+#pragma once
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "runtime/common.hpp"
+#include "runtime/json_source.hpp"
+
+namespace wirelab {
+
+class Journal;
+
+/// Where a started service listens, as the learner's program is told.
+struct Endpoint {
+    std::string scheme;  // "http", "tcp", ...
+    std::string host;
+    unsigned short port = 0;
+    std::string url() const { return scheme + "://" + host + ":" + std::to_string(port); }
+};
+
+/// Everything a service factory may use. `spec` reads the service's object
+/// in lab.json ("kind" already read); the factory must call spec.finish().
+struct ServiceContext {
+    std::string name;
+    Spec& spec;
+    asio::io_context& io;
+    Journal& journal;
+    std::filesystem::path lab_dir;
+    std::filesystem::path state_dir;
+    bool ephemeral = false;
+};
+
+/// One running mock service. Constructed from its spec (validating it, no
+/// I/O), then start() binds and starts accepting.
+class Service {
+public:
+    virtual ~Service() = default;
+    /// Binds and starts serving; throws EnvError naming port and service.
+    virtual void start() = 0;
+    /// Closes the listener and every connection; returns at once.
+    virtual void stop() = 0;
+    virtual Endpoint endpoint() const = 0;
+    /// SQLite file with the service's state, for `state` checks ("" if none).
+    virtual std::filesystem::path state_file() const { return {}; }
+    /// Commits pending state writes (called every tick and before checks).
+    virtual void flush() {}
+};
+
+using ServiceFactory = std::function<std::unique_ptr<Service>(ServiceContext&)>;
+
+/// A kind of service: its name in lab.json and its factory.
+struct ServiceKind {
+    std::string name;
+    std::string summary;
+    ServiceFactory make;
+};
+using ServiceKinds = std::vector<ServiceKind>;
+
+}  // namespace wirelab

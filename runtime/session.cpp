@@ -1,0 +1,209 @@
+#include "runtime/session.hpp"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <ctime>
+#include <fstream>
+
+extern char** environ;
+
+namespace wirelab {
+
+namespace fs = std::filesystem;
+
+namespace {
+std::string timestamp() {
+    auto now = std::chrono::system_clock::now();
+    std::time_t t = std::chrono::system_clock::to_time_t(now);
+    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
+    char buf[64];
+    std::tm tm{};
+    ::localtime_r(&t, &tm);
+    std::strftime(buf, sizeof buf, "%Y%m%d-%H%M%S", &tm);
+    char out[80];
+    std::snprintf(out, sizeof out, "%s-%03lld", buf, static_cast<long long>(ms));
+    return out;
+}
+
+std::string iso_now() {
+    std::time_t t = std::time(nullptr);
+    std::tm tm{};
+    ::gmtime_r(&t, &tm);
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return buf;
+}
+}  // namespace
+
+Session::Session(const Lab& lab, const ServiceKinds& kinds, SessionOptions options)
+    : lab_(lab), opt_(std::move(options)), tick_timer_(io_) {
+    ::signal(SIGPIPE, SIG_IGN);
+    run_dir_ = opt_.run_dir.empty() ? fs::path(".wirelab") / "runs" / (lab_.id + "-" + timestamp())
+                                    : opt_.run_dir;
+    std::error_code ec;
+    fs::create_directories(run_dir_ / "state", ec);
+    if (ec || ::access(run_dir_.c_str(), W_OK) != 0)
+        throw EnvError("cannot write the run directory " + run_dir_.string() + ": " +
+                           (ec ? ec.message() : std::strerror(errno)),
+                       "choose another with --run-dir DIR");
+    try {
+        journal_ = std::make_unique<Journal>(run_dir_ / "journal.db");
+    } catch (const std::exception& e) {
+        throw EnvError(std::string("cannot create the journal: ") + e.what(),
+                       "check that " + run_dir_.string() + " is writable and the disk not full");
+    }
+    journal_->set_meta("lab", lab_.id);
+    journal_->set_meta("started_at", iso_now());
+    journal_->set_meta("lab_dir", fs::absolute(lab_.dir).lexically_normal().string());
+
+    for (const auto& entry : lab_.services) {
+        const ServiceKind* kind = nullptr;
+        for (const auto& k : kinds)
+            if (k.name == entry.kind) kind = &k;
+        if (!kind) throw LabError(lab_.doc->at(entry.pointer), "unknown service kind " + entry.kind);
+        Spec spec(lab_.doc, lab_.doc->root().at(json::json_pointer(entry.pointer)), entry.pointer,
+                  "service \"" + entry.name + "\"");
+        spec.get("kind");
+        ServiceContext ctx{entry.name, spec, io_, *journal_, lab_.dir, run_dir_ / "state",
+                           opt_.ephemeral};
+        services_.emplace_back(entry, kind->make(ctx));
+    }
+    journal_->flush();
+}
+
+Session::~Session() {
+    try {
+        stop();
+    } catch (...) {
+    }
+}
+
+void Session::tick() {
+    tick_timer_.expires_after(std::chrono::milliseconds(20));
+    tick_timer_.async_wait([this](error_code ec) {
+        if (ec) return;
+        flush();
+        tick();
+    });
+}
+
+void Session::flush() {
+    for (auto& [e, s] : services_) s->flush();
+    journal_->flush();
+}
+
+void Session::start() {
+    for (auto& [entry, svc] : services_) {
+        svc->start();
+        auto ep = svc->endpoint();
+        journal_->event("service-start", entry.name,
+                        {{"kind", entry.kind}, {"url", ep.url()}, {"port", ep.port}});
+    }
+    if (opt_.handle_signals) {
+        signals_ = std::make_unique<asio::signal_set>(io_, SIGINT, SIGTERM);
+        signals_->async_wait([this](error_code ec, int sig) {
+            if (ec) return;
+            interrupted_ = true;
+            journal_->event("signal", "", {{"signal", sig == SIGINT ? "SIGINT" : "SIGTERM"}});
+            if (current_) current_->terminate("interrupted");
+            for (auto& [e, s] : services_) s->stop();
+            tick_timer_.cancel();
+        });
+    }
+    tick();
+    flush();
+}
+
+std::map<std::string, std::string> Session::environment() const {
+    std::map<std::string, std::string> env;
+    for (const auto& s : endpoints()) {
+        std::string stem = service_env_stem(s.name);
+        env[stem + "_URL"] = s.endpoint.url();
+        env[stem + "_HOST"] = s.endpoint.host;
+        env[stem + "_PORT"] = std::to_string(s.endpoint.port);
+    }
+    env["WIRELAB_RUN_DIR"] = fs::absolute(run_dir_).string();
+    return env;
+}
+
+std::vector<ServiceEndpoint> Session::endpoints() const {
+    std::vector<ServiceEndpoint> out;
+    for (const auto& [e, s] : services_) out.push_back({e.name, e.kind, s->endpoint()});
+    return out;
+}
+
+fs::path Session::state_file(const std::string& name) const {
+    for (const auto& [e, s] : services_)
+        if (e.name == name) return s->state_file();
+    return {};
+}
+
+CaseOutcome Session::run_case(const CaseSpec& c, const std::vector<std::string>& argv) {
+    auto case_id = journal_->begin_case(c.name, shell_quote(argv));
+    std::map<std::string, std::string> vars;
+    for (char** e = environ; *e; ++e) {
+        std::string kv = *e;
+        auto eq = kv.find('=');
+        if (eq != std::string::npos) vars[kv.substr(0, eq)] = kv.substr(eq + 1);
+    }
+    vars["PYTHONUNBUFFERED"] = "1";  // partial output survives a timeout
+    vars["PYTHONDONTWRITEBYTECODE"] = "1";
+    for (auto& [k, v] : environment()) vars[k] = v;
+    vars["WIRELAB_CASE"] = c.name;
+    for (auto& [k, v] : c.env) vars[k] = v;
+
+    ProcessSpec ps;
+    ps.argv = argv;
+    for (auto& [k, v] : vars) ps.env.push_back(k + "=" + v);
+    ps.stdin_data = c.stdin_data;
+    double t = c.timeout_s > 0 ? c.timeout_s : lab_.timeout_s;
+    ps.timeout = std::chrono::milliseconds(static_cast<long long>(t * 1000));
+
+    CaseOutcome result;
+    bool done = false;
+    current_ = std::make_shared<Process>(io_, ps);
+    current_->start([&](CaseOutcome o) {
+        result = std::move(o);
+        done = true;
+    });
+    while (!done && !io_.stopped()) io_.run_one();
+    current_.reset();
+
+    // Let the connections the program left behind close (their FIN is
+    // already in the kernel once the process is gone), bounded in time.
+    auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(500);
+    while (journal_->open_connections() > 0 && std::chrono::steady_clock::now() < until &&
+           !io_.stopped())
+        io_.run_one_for(std::chrono::milliseconds(10));
+    io_.poll();
+    journal_->end_case(case_id, result);
+    flush();
+    return result;
+}
+
+void Session::serve(const std::function<void()>& ready) {
+    if (ready) ready();
+    while (!interrupted_ && !stopped_ && !io_.stopped()) io_.run_one();
+}
+
+void Session::stop() {
+    if (stopped_) return;
+    stopped_ = true;
+    for (auto& [e, s] : services_) s->stop();
+    tick_timer_.cancel();
+    if (signals_) {
+        error_code ig;
+        signals_->cancel(ig);
+    }
+    // Let sessions observe the stop and record their close.
+    for (int i = 0; i < 50 && io_.poll() > 0; ++i) {
+    }
+    flush();
+    journal_->finish(interrupted_ ? "interrupted" : "finished");
+}
+
+}  // namespace wirelab

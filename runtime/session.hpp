@@ -1,0 +1,83 @@
+// A Session: one run of one lab for one learner. Owns the io_context (first,
+// so it is destroyed last), the run directory, the journal and the services;
+// runs the learner's program per case while the services serve.
+#pragma once
+#include <boost/asio/signal_set.hpp>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "runtime/common.hpp"
+#include "runtime/journal.hpp"
+#include "runtime/lab.hpp"
+#include "runtime/runner.hpp"
+#include "runtime/service.hpp"
+
+namespace wirelab {
+
+struct SessionOptions {
+    std::filesystem::path run_dir;  // empty: .wirelab/runs/<lab>-<time>
+    bool ephemeral = false;         // every service on port 0
+    bool handle_signals = true;     // SIGINT/SIGTERM stop the Session
+};
+
+/// A started service as the learner sees it.
+struct ServiceEndpoint {
+    std::string name;
+    std::string kind;
+    Endpoint endpoint;
+};
+
+class Session {
+public:
+    /// Creates the run directory and journal and constructs (validates) every
+    /// service. Throws LabError or EnvError.
+    Session(const Lab& lab, const ServiceKinds& kinds, SessionOptions options);
+    ~Session();
+
+    /// Binds every service. Throws EnvError naming port and service.
+    void start();
+
+    /// WIRELAB_<NAME>_URL/_HOST/_PORT for each service, plus WIRELAB_RUN_DIR.
+    std::map<std::string, std::string> environment() const;
+    std::vector<ServiceEndpoint> endpoints() const;
+
+    /// Runs `argv` once for `c` while the services serve; returns when it has
+    /// exited (or timed out) and the connections it left have closed.
+    CaseOutcome run_case(const CaseSpec& c, const std::vector<std::string>& argv);
+
+    /// Serves until SIGINT/SIGTERM (or stop()); `ready` runs once started.
+    void serve(const std::function<void()>& ready);
+
+    /// Stops services, commits state and journal. Idempotent.
+    void stop();
+
+    bool interrupted() const { return interrupted_; }
+    const Lab& lab() const { return lab_; }
+    const std::filesystem::path& run_dir() const { return run_dir_; }
+    Journal& journal() { return *journal_; }
+    asio::io_context& io() { return io_; }
+    /// The state file of service `name` ("" if it has none or is unknown).
+    std::filesystem::path state_file(const std::string& name) const;
+    /// Commits journal and service state so checks can read them.
+    void flush();
+
+private:
+    void tick();
+    asio::io_context io_;
+    Lab lab_;
+    SessionOptions opt_;
+    std::filesystem::path run_dir_;
+    std::unique_ptr<Journal> journal_;
+    std::vector<std::pair<ServiceEntry, std::unique_ptr<Service>>> services_;
+    asio::steady_timer tick_timer_;
+    std::unique_ptr<asio::signal_set> signals_;
+    std::shared_ptr<Process> current_;
+    bool interrupted_ = false;
+    bool stopped_ = false;
+};
+
+}  // namespace wirelab

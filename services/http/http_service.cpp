@@ -1,0 +1,447 @@
+// The only translation unit that includes Boost.Beast's HTTP parser and
+// serializer: keep it that way, it costs ~10 s to build.
+#include "services/http/http_service.hpp"
+
+#include <openssl/sha.h>
+
+#include <boost/asio/write.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <ctime>
+#include <fstream>
+#include <map>
+#include <optional>
+#include <sstream>
+
+#include "runtime/common.hpp"
+#include "runtime/errors.hpp"
+#include "runtime/journal.hpp"
+#include "runtime/recording.hpp"
+#include "services/http/doc_state.hpp"
+#include "services/http/json_store.hpp"
+
+namespace wirelab::http {
+
+namespace beast = boost::beast;
+namespace bhttp = beast::http;
+using Request = bhttp::request<bhttp::string_body>;
+using Response = bhttp::response<bhttp::string_body>;
+
+namespace {
+
+std::string http_date() {
+    std::time_t t = std::time(nullptr);
+    std::tm tm{};
+    ::gmtime_r(&t, &tm);
+    char buf[64];
+    std::strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+    return buf;
+}
+
+std::string base64(const unsigned char* p, std::size_t n) {
+    static const char* tbl = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    std::string out;
+    for (std::size_t i = 0; i < n; i += 3) {
+        unsigned v = p[i] << 16 | (i + 1 < n ? p[i + 1] << 8 : 0) | (i + 2 < n ? p[i + 2] : 0);
+        out += tbl[(v >> 18) & 63];
+        out += tbl[(v >> 12) & 63];
+        out += i + 1 < n ? tbl[(v >> 6) & 63] : '=';
+        out += i + 2 < n ? tbl[v & 63] : '=';
+    }
+    return out;
+}
+
+// Express's weak ETag: W/"<length hex>-<first 27 chars of base64 sha1>".
+std::string weak_etag(const std::string& body) {
+    unsigned char md[SHA_DIGEST_LENGTH];
+    ::SHA1(reinterpret_cast<const unsigned char*>(body.data()), body.size(), md);
+    char len[32];
+    std::snprintf(len, sizeof len, "%zx", body.size());
+    return "W/\"" + std::string(len) + "-" + base64(md, sizeof md).substr(0, 27) + "\"";
+}
+
+std::string endpoint_str(const tcp::endpoint& e) {
+    auto a = e.address();
+    return (a.is_v6() ? "[" + a.to_string() + "]" : a.to_string()) + ":" + std::to_string(e.port());
+}
+
+std::string to_lower(std::string s) {
+    for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return s;
+}
+
+bool is_parse_error(const error_code& ec) {
+    return ec.category() == bhttp::make_error_code(bhttp::error::bad_target).category();
+}
+
+const char* kHomePage = R"(<!DOCTYPE html>
+<html>
+<head><meta charset="utf-8"><title>wirelab REST service</title></head>
+<body>
+<h1>wirelab REST service</h1>
+<p>A json-server compatible API. Resources:</p>
+<ul>
+)";
+
+}  // namespace
+
+class HttpService final : public Service {
+public:
+    HttpService(ServiceContext& ctx) : name_(ctx.name), io_(ctx.io), journal_(ctx.journal) {
+        Spec& s = ctx.spec;
+        host_ = s.string("host", "127.0.0.1");
+        boost::system::error_code ec;
+        asio::ip::make_address(host_, ec);
+        if (ec) s.fail("host", "\"" + host_ + "\" is not an IP address", "use \"127.0.0.1\"");
+        port_cfg_ = static_cast<unsigned short>(s.integer("port", 0, 0, 65535));
+        ephemeral_ = ctx.ephemeral || port_cfg_ == 0;
+        body_limit_ = static_cast<std::size_t>(s.integer("body_limit", 1 << 20, 1, 1LL << 30));
+        header_limit_ = static_cast<std::size_t>(s.integer("header_limit", 16 * 1024, 1024, 1 << 20));
+        keep_alive_s_ = s.integer("keep_alive_timeout", 5, 1, 3600);
+        ojson db = ojson::object();
+        if (const json* data = s.get("data")) {
+            if (data->is_string()) {
+                auto rel = data->get<std::string>();
+                auto file = ctx.lab_dir / rel;
+                std::ifstream in(file, std::ios::binary);
+                if (!in)
+                    s.fail("data", "data file \"" + rel + "\" not found in " + ctx.lab_dir.string(),
+                           "put the file there or fix the path (it is relative to the lab folder)");
+                std::stringstream ss;
+                ss << in.rdbuf();
+                try {
+                    db = ojson::parse(ss.str());
+                } catch (const ojson::parse_error& e) {
+                    s.fail("data", "data file \"" + rel + "\" is not valid JSON: " + e.what());
+                }
+            } else if (data->is_object()) {
+                db = ojson::parse(data->dump());
+            } else {
+                s.fail("data", "\"data\" must be a file name or an object of collections, got " +
+                                   json_type_name(*data));
+            }
+            if (!db.is_object())
+                s.fail("data", "the data must be a JSON object whose members are collections "
+                               "(arrays) or resources (objects), e.g. {\"cars\": [...]}");
+        }
+        s.finish();
+        store_ = std::make_unique<JsonStore>(std::move(db));
+        state_ = std::make_unique<DocState>(ctx.state_dir / (name_ + ".db"));
+        state_->write(store_->db(), {});
+    }
+
+    void start() override {
+        tcp::endpoint ep(asio::ip::make_address(host_), ephemeral_ ? 0 : port_cfg_);
+        acceptor_.emplace(io_);
+        error_code ec;
+        acceptor_->open(ep.protocol(), ec);
+        if (!ec) acceptor_->set_option(tcp::acceptor::reuse_address(true), ec);
+        if (!ec) acceptor_->bind(ep, ec);
+        if (!ec) acceptor_->listen(asio::socket_base::max_listen_connections, ec);
+        if (ec) {
+            if (ec == asio::error::address_in_use)
+                throw EnvError("port " + std::to_string(ep.port()) + " on " + host_ +
+                                   " is already in use, so service \"" + name_ +
+                                   "\" (http) cannot listen there",
+                               "stop the program that holds it (another `wirelab up`? a "
+                               "json-server?), or run with --ephemeral to use free ports; your "
+                               "script then reads the address from " +
+                                   env_stem() + "_URL");
+            throw EnvError("service \"" + name_ + "\" cannot listen on " + host_ + ":" +
+                               std::to_string(ep.port()) + ": " + ec.message(),
+                           "check the \"host\" and \"port\" of the service");
+        }
+        port_ = acceptor_->local_endpoint().port();
+        asio::co_spawn(io_, accept_loop(), asio::detached);
+    }
+
+    void stop() override {
+        stopping_ = true;
+        error_code ig;
+        if (acceptor_) acceptor_->close(ig);
+        for (auto& [id, s] : live_) {
+            s.first->closing("wirelab stopped");
+            s.second->close(ig);
+        }
+    }
+
+    Endpoint endpoint() const override { return {"http", host_, port_}; }
+    std::filesystem::path state_file() const override { return state_->file(); }
+    void flush() override {
+        auto dirty = store_->take_dirty();
+        if (!dirty.empty()) state_->write(store_->db(), dirty);
+    }
+
+private:
+    std::string env_stem() const {
+        std::string s = "WIRELAB_";
+        for (char c : name_) s += c == '-' ? '_' : static_cast<char>(std::toupper(c));
+        return s;
+    }
+
+    awaitable<void> accept_loop() {
+        while (acceptor_ && acceptor_->is_open()) {
+            error_code ec;
+            tcp::socket sock = co_await acceptor_->async_accept(asio::redirect_error(use_awaitable, ec));
+            if (ec) {
+                if (ec == asio::error::operation_aborted || stopping_) co_return;
+                journal_.event("accept-error", name_, {{"error", ec.message()}});
+                continue;
+            }
+            asio::co_spawn(io_, serve(std::move(sock)), asio::detached);
+        }
+    }
+
+    void add_common_headers(Response& res, const Request& req) {
+        res.set(bhttp::field::server, "");
+        res.erase(bhttp::field::server);
+        res.set("X-Powered-By", "Express");
+        res.set(bhttp::field::vary, "Origin, Accept-Encoding");
+        res.set("Access-Control-Allow-Credentials", "true");
+        auto origin = req.find(bhttp::field::origin);
+        if (origin != req.end()) res.set("Access-Control-Allow-Origin", origin->value());
+        res.set(bhttp::field::cache_control, "no-cache");
+        res.set(bhttp::field::pragma, "no-cache");
+        res.set(bhttp::field::expires, "-1");
+    }
+
+    Response respond(const Request& req, const std::string& host_header) {
+        Response res;
+        res.version(req.version());
+        std::string target(req.target());
+        auto qpos = target.find('?');
+        std::string raw_path = target.substr(0, qpos);
+        std::string raw_query = qpos == std::string::npos ? "" : target.substr(qpos + 1);
+        std::string method(req.method_string());
+
+        if (req.method() == bhttp::verb::options) {
+            // CORS preflight, as the cors middleware answers it.
+            res.result(bhttp::status::no_content);
+            res.set("X-Powered-By", "Express");
+            auto origin = req.find(bhttp::field::origin);
+            if (origin != req.end()) res.set("Access-Control-Allow-Origin", origin->value());
+            res.set("Vary", "Origin, Access-Control-Request-Headers");
+            res.set("Access-Control-Allow-Credentials", "true");
+            res.set("Access-Control-Allow-Methods", "GET,HEAD,PUT,PATCH,POST,DELETE");
+            auto rh = req.find(bhttp::field::access_control_request_headers);
+            if (rh != req.end()) res.set("Access-Control-Allow-Headers", rh->value());
+            res.set(bhttp::field::content_length, "0");
+            return res;
+        }
+
+        StoreResponse out;
+        if (raw_path == "/" && (method == "GET" || method == "HEAD")) {
+            out.status = 200;
+            out.content_type = "text/html; charset=UTF-8";
+            out.body = kHomePage;
+            for (auto it = store_->db().begin(); it != store_->db().end(); ++it)
+                out.body += "<li><a href=\"/" + it.key() + "\">/" + it.key() + "</a></li>\n";
+            out.body += "</ul>\n</body>\n</html>\n";
+        } else {
+            StoreRequest sr;
+            sr.method = method;
+            sr.path = percent_decode(raw_path, false);
+            sr.target = target;
+            sr.query = parse_query(raw_query);
+            auto ct = req.find(bhttp::field::content_type);
+            if (ct != req.end()) sr.content_type = std::string(ct->value());
+            sr.body = req.body();
+            sr.base_url = "http://" + host_header;
+            out = store_->handle(sr);
+        }
+
+        res.result(static_cast<unsigned>(out.status));
+        add_common_headers(res, req);
+        for (auto& [k, v] : out.headers) res.insert(k, v);
+        res.set(bhttp::field::content_type, out.content_type);
+        std::string etag = weak_etag(out.body);
+        auto inm = req.find(bhttp::field::if_none_match);
+        bool fresh = inm != req.end() && inm->value() == etag && out.status >= 200 &&
+                     out.status < 300 && (method == "GET" || method == "HEAD");
+        res.set(bhttp::field::content_length, std::to_string(out.body.size()));
+        res.set(bhttp::field::etag, etag);
+        if (fresh) {
+            res.result(bhttp::status::not_modified);
+            res.erase(bhttp::field::content_type);
+            res.erase(bhttp::field::content_length);
+        } else if (method != "HEAD") {
+            res.body() = std::move(out.body);
+        }
+        return res;
+    }
+
+    static nlohmann::json header_list(const auto& fields) {
+        nlohmann::json h = nlohmann::json::array();
+        for (const auto& f : fields)
+            h.push_back({std::string(f.name_string()), std::string(f.value())});
+        return h;
+    }
+
+    static nlohmann::json query_object(const std::string& target) {
+        nlohmann::json q = nlohmann::json::object();
+        auto qpos = target.find('?');
+        if (qpos == std::string::npos) return q;
+        for (auto& [k, v] : parse_query(target.substr(qpos + 1))) {
+            if (!q.contains(k))
+                q[k] = v;
+            else if (q[k].is_array())
+                q[k].push_back(v);
+            else
+                q[k] = nlohmann::json::array({q[k], v});
+        }
+        return q;
+    }
+
+    template <class Stream>
+    awaitable<void> write_error(Stream& stream, int status, const char* reason, int seq, micros t0,
+                                const std::string& why, std::int64_t conn) {
+        // Node closes the connection after answering a request it could not
+        // parse; so do we.
+        std::string msg = "HTTP/1.1 " + std::to_string(status) + " " + reason +
+                          "\r\nConnection: close\r\n\r\n";
+        error_code ec;
+        co_await asio::async_write(stream, asio::buffer(msg), asio::redirect_error(use_awaitable, ec));
+        journal_.http({{"service", name_}, {"connection_id", conn}, {"seq", seq},
+                       {"started_us", t0}, {"ended_us", journal_.now()}, {"status", status},
+                       {"reason", reason}, {"error", why}});
+    }
+
+    awaitable<void> serve(tcp::socket sock) {
+        error_code ec;
+        ConnectionInfo info;
+        info.service = name_;
+        info.local = endpoint_str(sock.local_endpoint(ec));
+        info.peer = endpoint_str(sock.remote_endpoint(ec));
+        auto rec = std::make_shared<ConnectionRecord>(journal_, info);
+        sock.set_option(tcp::no_delay(true), ec);
+        recording_stream<beast::tcp_stream> stream(beast::tcp_stream(std::move(sock)), rec);
+        live_[rec->id()] = {rec.get(), &stream.next_layer().socket()};
+        beast::flat_buffer buffer;
+        try {
+            for (int seq = 1; !stopping_; ++seq) {
+                bhttp::request_parser<bhttp::string_body> parser;
+                parser.header_limit(static_cast<std::uint32_t>(header_limit_));
+                parser.body_limit(body_limit_);
+                stream.next_layer().expires_after(std::chrono::seconds(seq == 1 ? 30 : keep_alive_s_));
+                co_await bhttp::async_read_header(stream, buffer, parser,
+                                                  asio::redirect_error(use_awaitable, ec));
+                micros t0 = journal_.now();
+                if (ec == bhttp::error::end_of_stream || stopping_) break;
+                if (ec == beast::error::timeout) {
+                    rec->closing(seq == 1 ? "no request within 30 s" : "keep-alive timeout");
+                    break;
+                }
+                if (ec == bhttp::error::header_limit) {
+                    co_await write_error(stream, 431, "Request Header Fields Too Large", seq, t0,
+                                         "request header larger than " + std::to_string(header_limit_) + " bytes", rec->id());
+                    rec->closing("header too large");
+                    break;
+                }
+                if (ec == bhttp::error::partial_message) {
+                    journal_.event("partial-request", name_, {{"seq", seq}}, rec->id());
+                    break;
+                }
+                if (ec) {
+                    if (is_parse_error(ec)) {
+                        co_await write_error(stream, 400, "Bad Request", seq, t0, ec.message(), rec->id());
+                        rec->closing("malformed request: " + ec.message());
+                    }
+                    break;
+                }
+                auto expect = parser.get().find(bhttp::field::expect);
+                if (expect != parser.get().end() && to_lower(std::string(expect->value())) == "100-continue") {
+                    static const std::string cont = "HTTP/1.1 100 Continue\r\n\r\n";
+                    co_await asio::async_write(stream, asio::buffer(cont),
+                                               asio::redirect_error(use_awaitable, ec));
+                    if (ec) break;
+                }
+                stream.next_layer().expires_after(std::chrono::seconds(30));
+                co_await bhttp::async_read(stream, buffer, parser, asio::redirect_error(use_awaitable, ec));
+                if (ec == bhttp::error::body_limit) {
+                    co_await write_error(stream, 413, "Payload Too Large", seq, t0,
+                                         "request body larger than " + std::to_string(body_limit_) + " bytes", rec->id());
+                    rec->closing("body too large");
+                    break;
+                }
+                if (ec == bhttp::error::partial_message || ec == beast::error::timeout) {
+                    journal_.event("partial-request", name_,
+                                   {{"seq", seq}, {"error", ec.message()}}, rec->id());
+                    if (ec == beast::error::timeout) rec->closing("request body not received within 30 s");
+                    break;
+                }
+                if (ec) {
+                    if (is_parse_error(ec)) {
+                        co_await write_error(stream, 400, "Bad Request", seq, t0, ec.message(), rec->id());
+                        rec->closing("malformed request: " + ec.message());
+                    }
+                    break;
+                }
+                Request& req = parser.get();
+                auto host = req.find(bhttp::field::host);
+                std::string host_header = host != req.end() ? std::string(host->value())
+                                                             : host_ + ":" + std::to_string(port_);
+                Response res = respond(req, host_header);
+                bool keep = req.keep_alive() && !stopping_;
+                res.set(bhttp::field::date, http_date());
+                res.set(bhttp::field::connection, keep ? "keep-alive" : "close");
+                if (keep) res.set(bhttp::field::keep_alive, "timeout=" + std::to_string(keep_alive_s_));
+                std::string target(req.target());
+                nlohmann::json row = {
+                    {"service", name_},
+                    {"connection_id", rec->id()},
+                    {"seq", seq},
+                    {"started_us", t0},
+                    {"method", std::string(req.method_string())},
+                    {"target", target},
+                    {"path", percent_decode(target.substr(0, target.find('?')), false)},
+                    {"query", query_object(target)},
+                    {"version", req.version() == 10 ? "1.0" : "1.1"},
+                    {"req_headers", header_list(req)},
+                    {"req_body", req.body()},
+                    {"req_body_truncated", req.body().size() > journal_.body_cap()},
+                    {"status", res.result_int()},
+                    {"reason", std::string(res.reason())},
+                    {"resp_headers", header_list(res)},
+                    {"resp_body", res.body()},
+                    {"resp_body_truncated", res.body().size() > journal_.body_cap()}};
+                stream.next_layer().expires_after(std::chrono::seconds(30));
+                co_await bhttp::async_write(stream, res, asio::redirect_error(use_awaitable, ec));
+                row["ended_us"] = journal_.now();
+                if (ec) row["error"] = "response not delivered: " + ec.message();
+                journal_.http(row);
+                if (ec) break;
+                if (!keep) {
+                    rec->closing(stopping_ ? "wirelab stopped" : "");
+                    stream.next_layer().socket().shutdown(tcp::socket::shutdown_send, ec);
+                    break;
+                }
+            }
+        } catch (const std::exception& e) {
+            journal_.event("internal-error", name_, {{"what", e.what()}}, rec->id());
+        }
+        live_.erase(rec->id());
+        error_code ig;
+        stream.next_layer().socket().close(ig);
+        rec->finish();
+    }
+
+    std::string name_;
+    asio::io_context& io_;
+    Journal& journal_;
+    std::string host_;
+    unsigned short port_cfg_ = 0, port_ = 0;
+    bool ephemeral_ = false;
+    bool stopping_ = false;
+    std::size_t body_limit_ = 0, header_limit_ = 0;
+    long long keep_alive_s_ = 5;
+    std::unique_ptr<JsonStore> store_;
+    std::unique_ptr<DocState> state_;
+    std::optional<tcp::acceptor> acceptor_;
+    std::map<std::int64_t, std::pair<ConnectionRecord*, tcp::socket*>> live_;
+};
+
+std::unique_ptr<Service> make_http_service(ServiceContext& ctx) {
+    return std::make_unique<HttpService>(ctx);
+}
+
+}  // namespace wirelab::http

@@ -1,0 +1,21 @@
+#include "services/registry.hpp"
+
+#include "services/http/http_service.hpp"
+
+namespace wirelab {
+
+const ServiceKinds& service_kinds() {
+    static const ServiceKinds kinds = {
+        {"http", "json-server compatible REST API (Boost.Beast), state in SQLite",
+         http::make_http_service},
+    };
+    return kinds;
+}
+
+std::vector<std::string> service_kind_names() {
+    std::vector<std::string> names;
+    for (const auto& k : service_kinds()) names.push_back(k.name);
+    return names;
+}
+
+}  // namespace wirelab
