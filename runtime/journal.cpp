@@ -219,8 +219,13 @@ void Journal::close_connection(std::int64_t conn, const std::string& closed_by,
 
 void Journal::http(const json& f) {
     write([&] {
+        // Only the columns given: the others keep their defaults.
         std::string cols = "case_id", qs = "?";
+        std::vector<std::pair<const char*, const json*>> given;
         for (const char* c : kHttpColumns) {
+            auto it = f.find(c);
+            if (it == f.end() || it->is_null()) continue;
+            given.emplace_back(c, &*it);
             cols += ",";
             cols += c;
             qs += ",?";
@@ -231,21 +236,17 @@ void Journal::http(const json& f) {
         else
             s.bind_null(1);
         int i = 2;
-        for (const char* c : kHttpColumns) {
-            auto it = f.find(c);
-            if (it == f.end() || it->is_null())
-                s.bind_null(i);
-            else if (it->is_number_integer())
-                s.bind(i, it->get<std::int64_t>());
-            else if (it->is_boolean())
-                s.bind(i, it->get<bool>() ? 1 : 0);
-            else if (it->is_string() && std::string_view(c).find("body") != std::string_view::npos) {
-                const auto& b = it->get_ref<const std::string&>();
-                s.bind_blob(i, std::string_view(b).substr(0, body_cap_));
-            } else if (it->is_string())
-                s.bind(i, it->get_ref<const std::string&>());
+        for (const auto& [c, v] : given) {
+            if (v->is_number_integer())
+                s.bind(i, v->get<std::int64_t>());
+            else if (v->is_boolean())
+                s.bind(i, v->get<bool>() ? 1 : 0);
+            else if (v->is_string() && std::string_view(c).find("body") != std::string_view::npos)
+                s.bind_blob(i, std::string_view(v->get_ref<const std::string&>()).substr(0, body_cap_));
+            else if (v->is_string())
+                s.bind(i, v->get_ref<const std::string&>());
             else
-                s.bind(i, it->dump());
+                s.bind(i, v->dump(-1, ' ', false, json::error_handler_t::replace));
             ++i;
         }
         s.exec();
@@ -266,7 +267,7 @@ void Journal::event(const std::string& kind, const std::string& service, const j
             s.bind(4, conn);
         else
             s.bind_null(4);
-        s.bind(5, kind).bind(6, detail.dump());
+        s.bind(5, kind).bind(6, detail.dump(-1, ' ', false, json::error_handler_t::replace));
         s.exec();
     });
 }

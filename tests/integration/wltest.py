@@ -1,0 +1,123 @@
+"""Shared helpers for wirelab's integration tests (stdlib only).
+
+Every test runs the real `wirelab` binary (WIRELAB_BIN) with real sockets on
+127.0.0.1 and real processes; nothing here fakes a server or a client.
+"""
+import json
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+BIN = os.environ.get("WIRELAB_BIN", "build/app/wirelab")
+PYTHON = os.environ.get("WIRELAB_PYTHON", sys.executable)
+SOURCE = os.environ.get("WIRELAB_SOURCE_DIR", os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..")))
+LABS = os.path.join(SOURCE, "labs")
+
+
+def run_wirelab(*args, timeout=120, cwd=None, env=None, input=None):
+    """Runs wirelab to completion; returns CompletedProcess (text)."""
+    e = dict(os.environ)
+    e.setdefault("WIRELAB_PYTHON", PYTHON)
+    e["NO_COLOR"] = "1"
+    if env:
+        e.update(env)
+    return subprocess.run([BIN, *args], capture_output=True, text=True, timeout=timeout,
+                          cwd=cwd or SOURCE, env=e, input=input)
+
+
+class Up:
+    """`wirelab up LAB --ephemeral --format json` as a context manager.
+
+    Reads the first JSON line (endpoints, run_dir); stops with SIGTERM on exit.
+    """
+
+    def __init__(self, lab, *extra, run_dir=None):
+        self.tmp = None
+        if run_dir is None:
+            self.tmp = tempfile.TemporaryDirectory(prefix="wirelab-test-")
+            run_dir = os.path.join(self.tmp.name, "run")
+        self.args = [BIN, "up", lab, "--ephemeral", "--format", "json", "--run-dir", run_dir, *extra]
+        self.proc = None
+        self.info = None
+
+    def __enter__(self):
+        self.proc = subprocess.Popen(self.args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                     text=True, cwd=SOURCE)
+        line = self.proc.stdout.readline()
+        if not line:
+            err = self.proc.stderr.read()
+            raise AssertionError(f"wirelab up printed nothing; stderr: {err}")
+        self.info = json.loads(line)
+        return self
+
+    def url(self, service="api"):
+        return self.info["services"][service]["url"]
+
+    def port(self, service="api"):
+        return self.info["services"][service]["port"]
+
+    @property
+    def journal(self):
+        return os.path.join(self.info["run_dir"], "journal.db")
+
+    def stop(self, sig=signal.SIGTERM, timeout=10):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+                raise AssertionError("wirelab up did not stop within %ss of %s" % (timeout, sig))
+        return self.proc.returncode
+
+    def __exit__(self, *exc):
+        self.stop()
+        if self.proc:
+            self.proc.stdout.close()
+            self.proc.stderr.close()
+        if self.tmp:
+            self.tmp.cleanup()
+
+
+def query(db_path, sql, *params):
+    """Rows of a read-only SQL query on a journal or state file."""
+    con = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+    try:
+        return con.execute(sql, params).fetchall()
+    finally:
+        con.close()
+
+
+def raw_http(port, data, read_until_close=True, timeout=5):
+    """Sends raw bytes to 127.0.0.1:port; returns everything read back."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+        s.sendall(data)
+        chunks = []
+        try:
+            while True:
+                b = s.recv(65536)
+                if not b:
+                    break
+                chunks.append(b)
+                if not read_until_close:
+                    break
+        except socket.timeout:
+            pass
+        return b"".join(chunks)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def main():
+    unittest.main(verbosity=2)

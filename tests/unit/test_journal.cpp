@@ -1,0 +1,112 @@
+// The journal: schema, caps, batching, and what a reader sees.
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "runtime/journal.hpp"
+#include "runtime/journal_reader.hpp"
+
+using namespace wirelab;
+namespace fs = std::filesystem;
+
+namespace {
+struct TempDir {
+    fs::path path;
+    TempDir() {
+        path = fs::temp_directory_path() / ("wirelab-unit-" + std::to_string(::getpid()) + "-" +
+                                            std::to_string(reinterpret_cast<std::uintptr_t>(this)));
+        fs::create_directories(path);
+    }
+    ~TempDir() { fs::remove_all(path); }
+};
+}  // namespace
+
+TEST_CASE("the journal records connections, chunks and http rows", "[unit][journal]") {
+    TempDir dir;
+    auto file = dir.path / "journal.db";
+    {
+        Journal j(file);
+        auto c = j.begin_case("main", "python3 x.py");
+        auto conn = j.open_connection({"api", "tcp", "server", "127.0.0.1:3000", "127.0.0.1:5555"});
+        j.chunk(conn, Dir::in, "GET / HTTP/1.1\r\n");
+        j.chunk(conn, Dir::in, "\r\n");
+        j.chunk(conn, Dir::out, "HTTP/1.1 200 OK\r\n\r\n");
+        j.http({{"service", "api"}, {"connection_id", conn}, {"seq", 1}, {"method", "GET"},
+                {"target", "/?a=1"}, {"path", "/"}, {"query", {{"a", "1"}}},
+                {"req_headers", nlohmann::json::array({{"Host", "x"}})}, {"status", 200}});
+        j.close_connection(conn, "client", "fin");
+        CaseOutcome o;
+        o.exit_code = 0;
+        o.out = "hello\n";
+        o.out_bytes = 6;
+        j.end_case(c, o);
+        j.finish("finished");
+    }
+    JournalReader r(file);
+    CHECK(r.meta("schema_version") == "1");
+    CHECK(r.meta("status") == "finished");
+    REQUIRE(r.cases().size() == 1);
+    CHECK(r.cases()[0].out == "hello\n");
+    CHECK(r.cases()[0].exit_code == 0);
+    REQUIRE(r.connections().size() == 1);
+    const auto& c = r.connections()[0];
+    CHECK(c.closed_by == "client");
+    CHECK(c.close_kind == "fin");
+    CHECK(c.bytes_in == 18);
+    CHECK(c.bytes_out == 19);
+    CHECK(c.case_id == r.cases()[0].id);
+    REQUIRE(r.http().size() == 1);
+    CHECK(r.http()[0].header("host") == "x");
+    CHECK(r.http()[0].query["a"] == "1");
+    auto s = r.db().prepare("SELECT group_concat(data, '') FROM chunks WHERE dir = 'in' ORDER BY offset");
+    REQUIRE(s.step());
+    CHECK(s.text(0) == "GET / HTTP/1.1\r\n\r\n");
+}
+
+TEST_CASE("chunks are capped per direction and flagged truncated", "[unit][journal]") {
+    TempDir dir;
+    auto file = dir.path / "journal.db";
+    {
+        Journal j(file);
+        j.set_chunk_cap(10);
+        auto conn = j.open_connection({"api", "tcp", "server", "", ""});
+        j.chunk(conn, Dir::in, "0123456");
+        j.chunk(conn, Dir::in, "789abcdef");
+        j.chunk(conn, Dir::in, "ghij");
+        j.close_connection(conn, "server", "fin");
+    }
+    JournalReader r(file);
+    CHECK(r.connections()[0].bytes_in == 20);
+    auto s = r.db().prepare("SELECT group_concat(data, ''), (SELECT in_truncated FROM connections) FROM chunks");
+    REQUIRE(s.step());
+    CHECK(s.text(0) == "0123456789");
+    CHECK(s.integer(1) == 1);
+}
+
+TEST_CASE("only flushed writes are visible; an unflushed journal still opens", "[unit][journal]") {
+    TempDir dir;
+    auto file = dir.path / "journal.db";
+    Journal j(file);
+    j.event("one", "api", {{"n", 1}});
+    j.flush();
+    j.event("two", "api", {{"n", 2}});  // in the open transaction
+    {
+        JournalReader r(file);
+        auto s = r.db().prepare("SELECT count(*) FROM events");
+        REQUIRE(s.step());
+        CHECK(s.integer(0) == 1);
+        CHECK(r.meta("status") == "running");
+    }
+    j.flush();
+    JournalReader r(file);
+    auto s = r.db().prepare("SELECT count(*) FROM events");
+    REQUIRE(s.step());
+    CHECK(s.integer(0) == 2);
+}
+
+TEST_CASE("a reader refuses a file that is not a journal", "[unit][journal]") {
+    TempDir dir;
+    CHECK_THROWS_WITH(JournalReader(dir.path / "missing.db"), Catch::Contains("no journal"));
+}
