@@ -4,6 +4,9 @@ PRESET := $(if $(CI),ci,dev)
 BUILD  := build
 WIRELAB := $(BUILD)/app/wirelab
 JOBS   ?= $(shell nproc)
+# Labs run learners' scripts with Debian's python3, where scripts/setup
+# installs requests; set WIRELAB_PYTHON to use another interpreter.
+export WIRELAB_PYTHON ?= $(shell test -x /usr/bin/python3 && echo /usr/bin/python3 || echo python3)
 
 .PHONY: all setup configure build test demo unit clean
 

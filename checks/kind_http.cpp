@@ -218,10 +218,13 @@ public:
             std::string obs;
             if (n > 0) obs = "only " + std::to_string(n) + " matched\n";
             if (best && !best_why.empty()) {
-                obs += "closest: " + row_detail(*best) + "\n  but ";
-                for (std::size_t i = 0; i < best_why.size(); ++i)
-                    obs += (i ? "; " : "") + best_why[i];
-                obs += "\n";
+                obs += "closest: " + row_detail(*best) + "\n";
+                if (best_why.size() > 1 || *min_ != 1) {
+                    obs += "  but ";
+                    for (std::size_t i = 0; i < best_why.size(); ++i)
+                        obs += (i ? "; " : "") + best_why[i];
+                    obs += "\n";
+                }
             }
             obs += requests_seen(rows);
             std::string msg = *min_ == 1 ? "no request matched" :

@@ -43,13 +43,53 @@ bool row_matches(const nlohmann::json& want, const nlohmann::json& got_arr,
     return true;
 }
 
+// A cell for a person: JSON text (a stored document) shown as JSON.
+std::string show_cell(const nlohmann::json& v) {
+    if (v.is_string()) {
+        const auto& t = v.get_ref<const std::string&>();
+        if (!t.empty() && (t[0] == '{' || t[0] == '[')) {
+            auto j = nlohmann::json::parse(t, nullptr, false);
+            if (!j.is_discarded()) return one_line(j, 160);
+        }
+    }
+    return one_line(v, 120);
+}
+
+std::string show_row(const std::vector<std::string>& cols, const nlohmann::json& row) {
+    std::string s;
+    for (std::size_t i = 0; i < cols.size() && i < row.size(); ++i)
+        s += (i ? ", " : "") + cols[i] + "=" + show_cell(row[i]);
+    return s;
+}
+
+// "brand is null, not "Volvo"" for each column where `got` differs.
+std::string column_diff(const nlohmann::json& want, const nlohmann::json& got,
+                        const std::vector<std::string>& cols) {
+    std::string s;
+    auto add = [&](const std::string& col, const nlohmann::json& w, const nlohmann::json& g) {
+        if (cell_equal(w, g)) return;
+        s += (s.empty() ? "" : "; ") + col + " is " + show_cell(g) + ", not " + one_line(w, 80);
+    };
+    if (want.is_array()) {
+        for (std::size_t i = 0; i < want.size() && i < got.size(); ++i)
+            add(i < cols.size() ? cols[i] : "column " + std::to_string(i + 1), want[i], got[i]);
+    } else {
+        for (auto it = want.begin(); it != want.end(); ++it) {
+            auto c = std::find(cols.begin(), cols.end(), it.key());
+            if (c == cols.end())
+                s += (s.empty() ? "" : "; ") + std::string("the query has no column ") + it.key();
+            else
+                add(it.key(), it.value(), got[static_cast<std::size_t>(c - cols.begin())]);
+        }
+    }
+    return s;
+}
+
 std::string show_rows(const std::vector<std::string>& cols, const std::vector<nlohmann::json>& rows) {
     if (rows.empty()) return "no rows";
-    std::string s = "(";
-    for (std::size_t i = 0; i < cols.size(); ++i) s += (i ? ", " : "") + cols[i];
-    s += ")\n";
-    for (std::size_t i = 0; i < rows.size() && i < 12; ++i) s += "  " + one_line(rows[i], 200) + "\n";
-    if (rows.size() > 12) s += "  … " + std::to_string(rows.size() - 12) + " more\n";
+    std::string s;
+    for (std::size_t i = 0; i < rows.size() && i < 12; ++i) s += "\n  " + show_row(cols, rows[i]);
+    if (rows.size() > 12) s += "\n  … " + std::to_string(rows.size() - 12) + " more";
     return s;
 }
 
@@ -97,7 +137,7 @@ public:
         if (count_ && static_cast<std::int64_t>(got.size()) != *count_) {
             v = Verdict::fail("the query returned " + std::to_string(got.size()) + " row(s), expected " +
                                   std::to_string(*count_),
-                              query_, show_rows(cols, got));
+                              query_, "the state has:" + show_rows(cols, got));
             return v;
         }
         if (!rows_) return v;
@@ -121,13 +161,19 @@ public:
             if (!used[i]) extra.push_back(got[i]);
         if (missing.empty() && extra.empty()) return v;
         std::string msg;
-        if (!missing.empty()) msg = "missing " + one_line(missing[0], 160);
-        if (!extra.empty()) msg += std::string(msg.empty() ? "" : "; ") + "unexpected " + one_line(extra[0], 160);
-        if (missing.empty() && extra.empty() && ordered_) msg = "rows are in another order";
+        if (missing.size() == 1 && extra.size() == 1 && rows_->size() == 1) {
+            std::string d = column_diff(missing[0], extra[0], cols);
+            if (!d.empty()) msg = d;
+        }
+        if (msg.empty() && !missing.empty()) msg = "no row with " + one_line(missing[0], 160);
+        if (msg.rfind("no row with ", 0) == 0 && !extra.empty())
+            msg += "; found " + std::to_string(extra.size()) + " other row(s)";
+        if (msg.empty() && !extra.empty())
+            msg = "unexpected row " + show_row(cols, extra[0]);
         std::string expected;
         for (const auto& r : *rows_) expected += one_line(r, 200) + "\n";
         if (!expected.empty()) expected.pop_back();
-        v = Verdict::fail(msg, expected, "the state has: " + show_rows(cols, got));
+        v = Verdict::fail(msg, expected, "the state has:" + show_rows(cols, got));
         v.evidence = {{"columns", cols}, {"rows", got}};
         return v;
     }

@@ -124,7 +124,8 @@ TEST_CASE("http check: count, none and every", "[unit][checks]") {
     CHECK(r[3].verdict.status == Status::fail);
     CHECK_THAT(r[3].verdict.message, Catch::Contains("1 of 2"));
     CHECK(r[4].verdict.status == Status::fail);
-    CHECK_THAT(r[4].verdict.observed, Catch::Contains("the query has no _sort"));
+    CHECK_THAT(r[4].verdict.message, Catch::Contains("the query has no _sort"));
+    CHECK_THAT(r[4].verdict.observed, Catch::Contains("closest: GET /cars"));
 }
 
 TEST_CASE("http check: no request at all says where to connect", "[unit][checks]") {
