@@ -98,6 +98,7 @@ int cmd_up(const std::string& name, bool ephemeral, const std::string& run_dir, 
     SessionOptions opt;
     opt.ephemeral = ephemeral;
     opt.run_dir = run_dir;
+    opt.signal_is_normal_stop = true;
     Session session(lab, service_kinds(), opt);
     session.start();
     session.serve([&] {

@@ -203,7 +203,7 @@ void Session::stop() {
     for (int i = 0; i < 50 && io_.poll() > 0; ++i) {
     }
     flush();
-    journal_->finish(interrupted_ ? "interrupted" : "finished");
+    journal_->finish(interrupted_ && !opt_.signal_is_normal_stop ? "interrupted" : "finished");
 }
 
 }  // namespace wirelab

@@ -22,6 +22,7 @@ struct SessionOptions {
     std::filesystem::path run_dir;  // empty: .wirelab/runs/<lab>-<time>
     bool ephemeral = false;         // every service on port 0
     bool handle_signals = true;     // SIGINT/SIGTERM stop the Session
+    bool signal_is_normal_stop = false;  // `up`: Ctrl-C ends a run as "finished"
 };
 
 /// A started service as the learner sees it.
