@@ -196,7 +196,10 @@ private:
         res.set(bhttp::field::server, "");
         res.erase(bhttp::field::server);
         res.set("X-Powered-By", "Express");
-        res.set(bhttp::field::vary, "Origin, Accept-Encoding");
+        // cors adds Origin; method-override adds X-HTTP-Method-Override on a
+        // POST; compression adds Accept-Encoding once a body is known (below).
+        res.set(bhttp::field::vary, req.method() == bhttp::verb::post ? "Origin, X-HTTP-Method-Override"
+                                                                         : "Origin");
         res.set("Access-Control-Allow-Credentials", "true");
         auto origin = req.find(bhttp::field::origin);
         if (origin != req.end()) res.set("Access-Control-Allow-Origin", origin->value());
@@ -254,6 +257,8 @@ private:
         add_common_headers(res, req);
         for (auto& [k, v] : out.headers) res.insert(k, v);
         res.set(bhttp::field::content_type, out.content_type);
+        // Express's res.jsonp, which json-server's router answers with.
+        if (out.content_type.starts_with("application/json")) res.set("X-Content-Type-Options", "nosniff");
         std::string etag = weak_etag(out.body);
         auto inm = req.find(bhttp::field::if_none_match);
         bool fresh = inm != req.end() && inm->value() == etag && out.status >= 200 &&
@@ -264,8 +269,9 @@ private:
             res.result(bhttp::status::not_modified);
             res.erase(bhttp::field::content_type);
             res.erase(bhttp::field::content_length);
-        } else if (method != "HEAD") {
-            res.body() = std::move(out.body);
+        } else {
+            res.set(bhttp::field::vary, std::string(res[bhttp::field::vary]) + ", Accept-Encoding");
+            if (method != "HEAD") res.body() = std::move(out.body);
         }
         return res;
     }
