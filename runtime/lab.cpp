@@ -37,6 +37,42 @@ Lab Lab::load(const fs::path& dir, const std::vector<std::string>& kinds) {
     top.get("tags");
     top.get("checks");  // validated by the checks library
 
+    // Named fault profiles, referred to by services and cases.
+    if (const json* fp = top.get("faults")) {
+        if (!fp->is_object())
+            top.fail("faults", "\"faults\" must be an object of named fault profiles",
+                     "e.g. \"faults\": {\"slow\": {\"drip\": {\"bytes\": 1, \"every_ms\": 20}}}");
+        for (auto it = fp->begin(); it != fp->end(); ++it) {
+            Spec one(lab.doc, it.value(), "/faults/" + pointer_escape(it.key()),
+                     "fault profile \"" + it.key() + "\"");
+            if (!it.value().is_object()) one.fail("", "a fault profile must be an object");
+            lab.fault_profiles[it.key()] = parse_fault_profile(one, it.key());
+        }
+    }
+    // A "faults" value: a profile's name or an inline profile object.
+    auto profile_ref = [&](Spec& owner, const std::string& key, const json& v,
+                           const std::string& ptr) -> FaultProfile {
+        if (v.is_string()) {
+            auto name = v.get<std::string>();
+            auto f = lab.fault_profiles.find(name);
+            if (f != lab.fault_profiles.end()) return f->second;
+            std::vector<std::string> known;
+            for (auto& [k, p] : lab.fault_profiles) known.push_back(k);
+            std::string list, guess = did_you_mean(name, known);
+            for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
+            throw LabError(lab.doc->at(ptr), "no fault profile named \"" + name + "\"",
+                           !guess.empty() ? "did you mean \"" + guess + "\"?"
+                           : list.empty() ? "declare it under the top-level \"faults\" object"
+                                          : "profiles: " + list);
+        }
+        if (v.is_object()) {
+            Spec inl(lab.doc, v, ptr, "fault profile");
+            return parse_fault_profile(inl, "");
+        }
+        owner.fail(key, "a \"faults\" value must be a profile's name or a profile object, got " +
+                            json_type_name(v));
+    };
+
     if (const json* svcs = top.get("services")) {
         Spec s(lab.doc, *svcs, "/services", "\"services\"");
         static const std::regex name_re("[a-z][a-z0-9_-]*");
@@ -56,7 +92,12 @@ Lab Lab::load(const fs::path& dir, const std::vector<std::string>& kinds) {
                 one.fail("kind", "unknown service kind \"" + kind + "\"",
                          guess.empty() ? "known kinds: " + list : "did you mean \"" + guess + "\"?");
             }
-            lab.services.push_back({name, kind, ptr});
+            FaultProfile faults;
+            if (const json* f = it.value().is_object() && it.value().contains("faults")
+                                    ? &it.value().at("faults")
+                                    : nullptr)
+                faults = profile_ref(one, "faults", *f, ptr + "/faults");
+            lab.services.push_back({name, kind, ptr, std::move(faults)});
             s.get(name);
         }
     }
@@ -82,14 +123,37 @@ Lab Lab::load(const fs::path& dir, const std::vector<std::string>& kinds) {
                 for (auto it = env->begin(); it != env->end(); ++it)
                     cs.env[it.key()] = e.string(it.key());
             }
+            if (const json* f = c.get("faults")) {
+                if (!f->is_object())
+                    c.fail("faults", "a case's \"faults\" maps service names to fault profiles",
+                           "e.g. \"faults\": {\"api\": \"slow\"}");
+                for (auto fi = f->begin(); fi != f->end(); ++fi) {
+                    std::string fptr = ptr + "/faults/" + pointer_escape(fi.key());
+                    bool known = std::any_of(lab.services.begin(), lab.services.end(),
+                                             [&](const ServiceEntry& e) { return e.name == fi.key(); });
+                    if (!known)
+                        throw LabError(lab.doc->at(fptr), "no service named \"" + fi.key() + "\" in this lab",
+                                       "a case's \"faults\" keys are service names");
+                    cs.faults[fi.key()] = profile_ref(c, "faults", fi.value(), fptr);
+                }
+            }
             c.finish();
             lab.cases.push_back(std::move(cs));
         }
     } else {
-        lab.cases.push_back({"main", {}, std::nullopt, {}, 0, ""});
+        lab.cases.push_back({"main", {}, std::nullopt, {}, 0, "", {}});
     }
     top.finish();
     return lab;
+}
+
+const FaultProfile& Lab::faults_for(const CaseSpec& c, const std::string& service) const {
+    auto it = c.faults.find(service);
+    if (it != c.faults.end()) return it->second;
+    for (const auto& s : services)
+        if (s.name == service) return s.faults;
+    static const FaultProfile none;
+    return none;
 }
 
 std::vector<fs::path> lab_roots() {

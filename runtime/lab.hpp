@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "runtime/fault_profile.hpp"
 #include "runtime/json_source.hpp"
 
 namespace wirelab {
@@ -21,6 +22,9 @@ struct CaseSpec {
     std::map<std::string, std::string> env;
     double timeout_s = 0;  // 0 = the lab's
     std::string pointer;
+    /// Fault profiles for this case by service name (others keep their
+    /// service's default profile).
+    std::map<std::string, FaultProfile> faults;
 };
 
 /// A service entry: its name (the key under "services") and kind.
@@ -28,6 +32,7 @@ struct ServiceEntry {
     std::string name;
     std::string kind;
     std::string pointer;
+    FaultProfile faults;  // the default profile ("faults" of the service)
 };
 
 struct Lab {
@@ -38,12 +43,15 @@ struct Lab {
     double timeout_s = 20;
     std::vector<ServiceEntry> services;
     std::vector<CaseSpec> cases;
+    std::map<std::string, FaultProfile> fault_profiles;  // top-level "faults"
     std::shared_ptr<const JsonDoc> doc;
 
     /// Loads <dir>/lab.json. `kinds` are the service kinds known (for
     /// "unknown kind" errors). Throws LabError.
     static Lab load(const std::filesystem::path& dir, const std::vector<std::string>& kinds);
     std::filesystem::path readme() const { return dir / "README.md"; }
+    /// The profile a service runs with in case `c`.
+    const FaultProfile& faults_for(const CaseSpec& c, const std::string& service) const;
 };
 
 /// Environment variable stem for a service name: "api" -> "WIRELAB_API".

@@ -28,6 +28,11 @@ void ConnectionRecord::closing(const std::string& why) {
     if (!why.empty()) journal_.event("close", service_, {{"reason", why}}, id_);
 }
 
+void ConnectionRecord::resetting(const std::string& why) {
+    if (closed_by_.empty()) closed_by_ = "us", close_kind_ = "reset";
+    if (!why.empty()) journal_.event("close", service_, {{"reason", why}, {"reset", true}}, id_);
+}
+
 void ConnectionRecord::finish() {
     if (finished_) return;
     finished_ = true;

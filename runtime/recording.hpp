@@ -32,6 +32,8 @@ public:
     void read_error(const error_code& ec);
     /// Our side decided to close (`why` goes to an event when not empty).
     void closing(const std::string& why = {});
+    /// Our side aborts the connection with a reset.
+    void resetting(const std::string& why = {});
     /// Writes closed_us/closed_by/close_kind once.
     void finish();
 

@@ -14,6 +14,7 @@
 namespace wirelab {
 
 class Journal;
+struct FaultProfile;
 
 /// Where a started service listens, as the learner's program is told.
 struct Endpoint {
@@ -49,6 +50,11 @@ public:
     virtual std::filesystem::path state_file() const { return {}; }
     /// Commits pending state writes (called every tick and before checks).
     virtual void flush() {}
+    /// The fault profile for what happens from now on (before start() and
+    /// before each case), and the seed its random choices derive from.
+    virtual void set_faults(const FaultProfile& profile, std::uint64_t seed) {
+        (void)profile, (void)seed;
+    }
 };
 
 using ServiceFactory = std::function<std::unique_ptr<Service>(ServiceContext&)>;

@@ -8,6 +8,9 @@
 #include <cstring>
 #include <ctime>
 #include <fstream>
+#include <regex>
+
+#include "runtime/faults.hpp"
 
 extern char** environ;
 
@@ -59,6 +62,8 @@ Session::Session(const Lab& lab, const ServiceKinds& kinds, SessionOptions optio
     journal_->set_meta("lab", lab_.id);
     journal_->set_meta("started_at", iso_now());
     journal_->set_meta("lab_dir", fs::absolute(lab_.dir).lexically_normal().string());
+    seed_ = opt_.seed ? *opt_.seed : hash_name(lab_.id) & 0xffffffffULL;
+    journal_->set_meta("seed", std::to_string(seed_));
 
     for (const auto& entry : lab_.services) {
         const ServiceKind* kind = nullptr;
@@ -68,9 +73,11 @@ Session::Session(const Lab& lab, const ServiceKinds& kinds, SessionOptions optio
         Spec spec(lab_.doc, lab_.doc->root().at(json::json_pointer(entry.pointer)), entry.pointer,
                   "service \"" + entry.name + "\"");
         spec.get("kind");
+        spec.get("faults");  // read by Lab::load
         ServiceContext ctx{entry.name, spec, io_, *journal_, lab_.dir, run_dir_ / "state",
                            opt_.ephemeral};
         services_.emplace_back(entry, kind->make(ctx));
+        services_.back().second->set_faults(entry.faults, mix_seed(seed_, hash_name(entry.name)));
     }
     journal_->flush();
 }
@@ -142,8 +149,33 @@ fs::path Session::state_file(const std::string& name) const {
     return {};
 }
 
-CaseOutcome Session::run_case(const CaseSpec& c, const std::vector<std::string>& argv) {
-    auto case_id = journal_->begin_case(c.name, shell_quote(argv));
+namespace {
+// "${WIRELAB_API_PORT}" in a case's arguments becomes the value.
+std::string expand_vars(const std::string& s, const std::map<std::string, std::string>& vars) {
+    static const std::regex var_re(R"(\$\{([A-Za-z_][A-Za-z0-9_]*)\})");
+    std::string out;
+    auto last = s.cbegin();
+    for (std::sregex_iterator it(s.begin(), s.end(), var_re), end; it != end; ++it) {
+        out.append(last, s.cbegin() + it->position());
+        auto v = vars.find((*it)[1].str());
+        out += v != vars.end() ? v->second : it->str();
+        last = s.cbegin() + it->position() + it->length();
+    }
+    out.append(last, s.cend());
+    return out;
+}
+}  // namespace
+
+CaseOutcome Session::run_case(const CaseSpec& c, const std::vector<std::string>& argv_in) {
+    // Each service's profile for this case, seeded from the Session's seed,
+    // the case and the service, so a run replays exactly.
+    std::uint64_t case_seed = mix_seed(seed_, hash_name(c.name));
+    nlohmann::json applied = nlohmann::json::object();
+    for (auto& [entry, svc] : services_) {
+        const FaultProfile& p = lab_.faults_for(c, entry.name);
+        svc->set_faults(p, mix_seed(case_seed, hash_name(entry.name)));
+        if (!p.empty()) applied[entry.name] = p.describe();
+    }
     std::map<std::string, std::string> vars;
     for (char** e = environ; *e; ++e) {
         std::string kv = *e;
@@ -154,7 +186,12 @@ CaseOutcome Session::run_case(const CaseSpec& c, const std::vector<std::string>&
     vars["PYTHONDONTWRITEBYTECODE"] = "1";
     for (auto& [k, v] : environment()) vars[k] = v;
     vars["WIRELAB_CASE"] = c.name;
-    for (auto& [k, v] : c.env) vars[k] = v;
+    for (auto& [k, v] : c.env) vars[k] = expand_vars(v, vars);
+    std::vector<std::string> argv;
+    for (const auto& a : argv_in) argv.push_back(expand_vars(a, vars));
+
+    auto case_id = journal_->begin_case(c.name, shell_quote(argv));
+    if (!applied.empty()) journal_->event("faults", "", {{"case", c.name}, {"services", applied}});
 
     ProcessSpec ps;
     ps.argv = argv;

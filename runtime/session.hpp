@@ -7,6 +7,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -23,6 +24,7 @@ struct SessionOptions {
     bool ephemeral = false;         // every service on port 0
     bool handle_signals = true;     // SIGINT/SIGTERM stop the Session
     bool signal_is_normal_stop = false;  // `up`: Ctrl-C ends a run as "finished"
+    std::optional<std::uint64_t> seed;   // default: derived from the lab id
 };
 
 /// A started service as the learner sees it.
@@ -57,6 +59,7 @@ public:
     void stop();
 
     bool interrupted() const { return interrupted_; }
+    std::uint64_t seed() const { return seed_; }
     const Lab& lab() const { return lab_; }
     const std::filesystem::path& run_dir() const { return run_dir_; }
     Journal& journal() { return *journal_; }
@@ -79,6 +82,7 @@ private:
     std::shared_ptr<Process> current_;
     bool interrupted_ = false;
     bool stopped_ = false;
+    std::uint64_t seed_ = 0;
 };
 
 }  // namespace wirelab

@@ -10,13 +10,15 @@
 #include <ctime>
 #include <fstream>
 #include <map>
+#include <random>
 #include <optional>
 #include <sstream>
 
 #include "runtime/common.hpp"
 #include "runtime/errors.hpp"
 #include "runtime/journal.hpp"
-#include "runtime/recording.hpp"
+#include "runtime/listener.hpp"
+#include "services/http/strict.hpp"
 #include "services/http/doc_state.hpp"
 #include "services/http/json_store.hpp"
 
@@ -60,11 +62,6 @@ std::string weak_etag(const std::string& body) {
     return "W/\"" + std::string(len) + "-" + base64(md, sizeof md).substr(0, 27) + "\"";
 }
 
-std::string endpoint_str(const tcp::endpoint& e) {
-    auto a = e.address();
-    return (a.is_v6() ? "[" + a.to_string() + "]" : a.to_string()) + ":" + std::to_string(e.port());
-}
-
 std::string to_lower(std::string s) {
     for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     return s;
@@ -87,14 +84,9 @@ const char* kHomePage = R"(<!DOCTYPE html>
 
 class HttpService final : public Service {
 public:
-    HttpService(ServiceContext& ctx) : name_(ctx.name), io_(ctx.io), journal_(ctx.journal) {
+    HttpService(ServiceContext& ctx) : name_(ctx.name), journal_(ctx.journal) {
         Spec& s = ctx.spec;
-        host_ = s.string("host", "127.0.0.1");
-        boost::system::error_code ec;
-        asio::ip::make_address(host_, ec);
-        if (ec) s.fail("host", "\"" + host_ + "\" is not an IP address", "use \"127.0.0.1\"");
-        port_cfg_ = static_cast<unsigned short>(s.integer("port", 0, 0, 65535));
-        ephemeral_ = ctx.ephemeral || port_cfg_ == 0;
+        listen_ = read_listen_spec(s, ctx);
         body_limit_ = static_cast<std::size_t>(s.integer("body_limit", 1 << 20, 1, 1LL << 30));
         header_limit_ = static_cast<std::size_t>(s.integer("header_limit", 16 * 1024, 1024, 1 << 20));
         keep_alive_s_ = s.integer("keep_alive_timeout", 5, 1, 3600);
@@ -128,44 +120,24 @@ public:
         store_ = std::make_unique<JsonStore>(std::move(db));
         state_ = std::make_unique<DocState>(ctx.state_dir / (name_ + ".db"));
         state_->write(store_->db(), {});
+        listener_ = std::make_unique<StreamListener>(ctx, "http", listen_,
+                                                     [this](Conn& c) { return serve(c); });
     }
 
-    void start() override {
-        tcp::endpoint ep(asio::ip::make_address(host_), ephemeral_ ? 0 : port_cfg_);
-        acceptor_.emplace(io_);
-        error_code ec;
-        acceptor_->open(ep.protocol(), ec);
-        if (!ec) acceptor_->set_option(tcp::acceptor::reuse_address(true), ec);
-        if (!ec) acceptor_->bind(ep, ec);
-        if (!ec) acceptor_->listen(asio::socket_base::max_listen_connections, ec);
-        if (ec) {
-            if (ec == asio::error::address_in_use)
-                throw EnvError("port " + std::to_string(ep.port()) + " on " + host_ +
-                                   " is already in use, so service \"" + name_ +
-                                   "\" (http) cannot listen there",
-                               "stop the program that holds it (another `wirelab up`? a "
-                               "json-server?), or run with --ephemeral to use free ports; your "
-                               "script then reads the address from " +
-                                   env_stem() + "_URL");
-            throw EnvError("service \"" + name_ + "\" cannot listen on " + host_ + ":" +
-                               std::to_string(ep.port()) + ": " + ec.message(),
-                           "check the \"host\" and \"port\" of the service");
-        }
-        port_ = acceptor_->local_endpoint().port();
-        asio::co_spawn(io_, accept_loop(), asio::detached);
-    }
+    void start() override { listener_->start(); }
 
     void stop() override {
         stopping_ = true;
-        error_code ig;
-        if (acceptor_) acceptor_->close(ig);
-        for (auto& [id, s] : live_) {
-            s.first->closing("wirelab stopped");
-            s.second->close(ig);
-        }
+        listener_->stop();
     }
 
-    Endpoint endpoint() const override { return {"http", host_, port_}; }
+    void set_faults(const FaultProfile& profile, std::uint64_t seed) override {
+        listener_->set_faults(profile, seed);
+        status_rng_.seed(mix_seed(seed, 0x5354415455ULL));
+        requests_ = 0;
+    }
+
+    Endpoint endpoint() const override { return {"http", listener_->host(), listener_->port()}; }
     std::filesystem::path state_file() const override { return state_->file(); }
     void flush() override {
         auto dirty = store_->take_dirty();
@@ -173,25 +145,6 @@ public:
     }
 
 private:
-    std::string env_stem() const {
-        std::string s = "WIRELAB_";
-        for (char c : name_) s += c == '-' ? '_' : static_cast<char>(std::toupper(c));
-        return s;
-    }
-
-    awaitable<void> accept_loop() {
-        while (acceptor_ && acceptor_->is_open()) {
-            error_code ec;
-            tcp::socket sock = co_await acceptor_->async_accept(asio::redirect_error(use_awaitable, ec));
-            if (ec) {
-                if (ec == asio::error::operation_aborted || stopping_) co_return;
-                journal_.event("accept-error", name_, {{"error", ec.message()}});
-                continue;
-            }
-            asio::co_spawn(io_, serve(std::move(sock)), asio::detached);
-        }
-    }
-
     void add_common_headers(Response& res, const Request& req) {
         res.set(bhttp::field::server, "");
         res.erase(bhttp::field::server);
@@ -298,152 +251,188 @@ private:
         return q;
     }
 
-    template <class Stream>
-    awaitable<void> write_error(Stream& stream, int status, const char* reason, int seq, micros t0,
-                                const std::string& why, std::int64_t conn) {
+    awaitable<void> write_error(Conn& c, int status, const char* reason, int seq, micros t0,
+                                const std::string& why) {
         // Node closes the connection after answering a request it could not
         // parse; so do we.
         std::string msg = "HTTP/1.1 " + std::to_string(status) + " " + reason +
-                          "\r\nConnection: close\r\n\r\n";
+                          "\r\nConnection: close\r\nContent-Length: 0\r\n\r\n";
         error_code ec;
-        co_await asio::async_write(stream, asio::buffer(msg), asio::redirect_error(use_awaitable, ec));
-        journal_.http({{"service", name_}, {"connection_id", conn}, {"seq", seq},
+        c.expires_after(std::chrono::seconds(30));
+        co_await asio::async_write(c.stream(), asio::buffer(msg), asio::redirect_error(use_awaitable, ec));
+        journal_.http({{"service", name_}, {"connection_id", c.id()}, {"seq", seq},
                        {"started_us", t0}, {"ended_us", journal_.now()}, {"status", status},
                        {"reason", reason}, {"error", why}});
+        if (!ec) co_await c.close_send(why);
     }
 
-    awaitable<void> serve(tcp::socket sock) {
+    /// Strict mode: reads the whole request head into `buffer` first (Beast
+    /// then parses it from there) and returns what a strict server rejects,
+    /// or "" when the head is acceptable. Sets `ec` on I/O errors.
+    awaitable<std::string> strict_head(Conn& c, beast::flat_buffer& buffer, error_code& ec) {
+        for (;;) {
+            std::string_view have(static_cast<const char*>(buffer.data().data()), buffer.size());
+            if (auto end = head_end(have); end != std::string_view::npos)
+                co_return strict_violation(have.substr(0, end));
+            if (buffer.size() > header_limit_) co_return std::string();  // Beast answers 431
+            auto n = co_await c.stream().async_read_some(buffer.prepare(4096),
+                                                         asio::redirect_error(use_awaitable, ec));
+            buffer.commit(n);
+            if (ec) co_return std::string();
+        }
+    }
+
+    /// Which answer-level fault (if any) hits request number `n` of the case.
+    const StatusFault* status_fault(std::int64_t n) {
+        for (const auto& f : listener_->faults().status) {
+            bool hit = std::find(f.nth.begin(), f.nth.end(), n) != f.nth.end() ||
+                       (f.every > 0 && n % f.every == 0);
+            if (!hit && f.rate > 0)
+                hit = std::uniform_real_distribution<double>(0, 1)(status_rng_) < f.rate;
+            if (hit) return &f;
+        }
+        return nullptr;
+    }
+
+    Response fault_response(const Request& req, const StatusFault& f) {
+        Response res;
+        res.version(req.version());
+        res.result(static_cast<unsigned>(f.status));
+        add_common_headers(res, req);
+        res.set(bhttp::field::content_type, "application/json; charset=utf-8");
+        if (f.retry_after) res.set(bhttp::field::retry_after, std::to_string(*f.retry_after));
+        std::string reason(res.reason());
+        res.body() = nlohmann::json{{"error", reason.empty() ? "error" : reason}}.dump();
+        res.set(bhttp::field::content_length, std::to_string(res.body().size()));
+        if (req.method() == bhttp::verb::head) res.body().clear();
+        return res;
+    }
+
+    awaitable<void> serve(Conn& c) {
         error_code ec;
-        ConnectionInfo info;
-        info.service = name_;
-        info.local = endpoint_str(sock.local_endpoint(ec));
-        info.peer = endpoint_str(sock.remote_endpoint(ec));
-        auto rec = std::make_shared<ConnectionRecord>(journal_, info);
-        sock.set_option(tcp::no_delay(true), ec);
-        recording_stream<beast::tcp_stream> stream(beast::tcp_stream(std::move(sock)), rec);
-        live_[rec->id()] = {rec.get(), &stream.next_layer().socket()};
+        auto& stream = c.stream();
         beast::flat_buffer buffer;
-        try {
-            for (int seq = 1; !stopping_; ++seq) {
-                bhttp::request_parser<bhttp::string_body> parser;
-                parser.header_limit(static_cast<std::uint32_t>(header_limit_));
-                parser.body_limit(body_limit_);
-                stream.next_layer().expires_after(std::chrono::seconds(seq == 1 ? 30 : keep_alive_s_));
+        bool strict = listener_->faults().strict;
+        for (int seq = 1; !stopping_; ++seq) {
+            bhttp::request_parser<bhttp::string_body> parser;
+            parser.header_limit(static_cast<std::uint32_t>(header_limit_));
+            parser.body_limit(body_limit_);
+            c.expires_after(std::chrono::seconds(seq == 1 ? 30 : keep_alive_s_));
+            std::string violation;
+            if (strict) violation = co_await strict_head(c, buffer, ec);
+            micros t0 = journal_.now();
+            if (!violation.empty()) {
+                co_await write_error(c, 400, "Bad Request", seq, t0, "strict: " + violation);
+                break;
+            }
+            if (!ec)
                 co_await bhttp::async_read_header(stream, buffer, parser,
                                                   asio::redirect_error(use_awaitable, ec));
-                micros t0 = journal_.now();
-                if (ec == bhttp::error::end_of_stream || stopping_) break;
-                if (ec == beast::error::timeout) {
-                    rec->closing(seq == 1 ? "no request within 30 s" : "keep-alive timeout");
-                    break;
-                }
-                if (ec == bhttp::error::header_limit) {
-                    co_await write_error(stream, 431, "Request Header Fields Too Large", seq, t0,
-                                         "request header larger than " + std::to_string(header_limit_) + " bytes", rec->id());
-                    rec->closing("header too large");
-                    break;
-                }
-                if (ec == bhttp::error::partial_message) {
-                    journal_.event("partial-request", name_, {{"seq", seq}}, rec->id());
-                    break;
-                }
-                if (ec) {
-                    if (is_parse_error(ec)) {
-                        co_await write_error(stream, 400, "Bad Request", seq, t0, ec.message(), rec->id());
-                        rec->closing("malformed request: " + ec.message());
-                    }
-                    break;
-                }
-                auto expect = parser.get().find(bhttp::field::expect);
-                if (expect != parser.get().end() && to_lower(std::string(expect->value())) == "100-continue") {
-                    static const std::string cont = "HTTP/1.1 100 Continue\r\n\r\n";
-                    co_await asio::async_write(stream, asio::buffer(cont),
-                                               asio::redirect_error(use_awaitable, ec));
-                    if (ec) break;
-                }
-                stream.next_layer().expires_after(std::chrono::seconds(30));
-                co_await bhttp::async_read(stream, buffer, parser, asio::redirect_error(use_awaitable, ec));
-                if (ec == bhttp::error::body_limit) {
-                    co_await write_error(stream, 413, "Payload Too Large", seq, t0,
-                                         "request body larger than " + std::to_string(body_limit_) + " bytes", rec->id());
-                    rec->closing("body too large");
-                    break;
-                }
-                if (ec == bhttp::error::partial_message || ec == beast::error::timeout) {
-                    journal_.event("partial-request", name_,
-                                   {{"seq", seq}, {"error", ec.message()}}, rec->id());
-                    if (ec == beast::error::timeout) rec->closing("request body not received within 30 s");
-                    break;
-                }
-                if (ec) {
-                    if (is_parse_error(ec)) {
-                        co_await write_error(stream, 400, "Bad Request", seq, t0, ec.message(), rec->id());
-                        rec->closing("malformed request: " + ec.message());
-                    }
-                    break;
-                }
-                Request& req = parser.get();
-                auto host = req.find(bhttp::field::host);
-                std::string host_header = host != req.end() ? std::string(host->value())
-                                                             : host_ + ":" + std::to_string(port_);
-                Response res = respond(req, host_header);
-                bool keep = req.keep_alive() && !stopping_;
-                res.set(bhttp::field::date, http_date());
-                res.set(bhttp::field::connection, keep ? "keep-alive" : "close");
-                if (keep) res.set(bhttp::field::keep_alive, "timeout=" + std::to_string(keep_alive_s_));
-                std::string target(req.target());
-                nlohmann::json row = {
-                    {"service", name_},
-                    {"connection_id", rec->id()},
-                    {"seq", seq},
-                    {"started_us", t0},
-                    {"method", std::string(req.method_string())},
-                    {"target", target},
-                    {"path", percent_decode(target.substr(0, target.find('?')), false)},
-                    {"query", query_object(target)},
-                    {"version", req.version() == 10 ? "1.0" : "1.1"},
-                    {"req_headers", header_list(req)},
-                    {"req_body", req.body()},
-                    {"req_body_truncated", req.body().size() > journal_.body_cap()},
-                    {"status", res.result_int()},
-                    {"reason", std::string(res.reason())},
-                    {"resp_headers", header_list(res)},
-                    {"resp_body", res.body()},
-                    {"resp_body_truncated", res.body().size() > journal_.body_cap()}};
-                stream.next_layer().expires_after(std::chrono::seconds(30));
-                co_await bhttp::async_write(stream, res, asio::redirect_error(use_awaitable, ec));
-                row["ended_us"] = journal_.now();
-                if (ec) row["error"] = "response not delivered: " + ec.message();
-                journal_.http(row);
-                if (ec) break;
-                if (!keep) {
-                    rec->closing(stopping_ ? "wirelab stopped" : "");
-                    stream.next_layer().socket().shutdown(tcp::socket::shutdown_send, ec);
-                    break;
-                }
+            t0 = journal_.now();
+            if (stopping_) break;
+            if (c.timed_out()) {
+                c.record().closing(seq == 1 ? "no request within 30 s" : "keep-alive timeout");
+                break;
             }
-        } catch (const std::exception& e) {
-            journal_.event("internal-error", name_, {{"what", e.what()}}, rec->id());
+            if (ec == bhttp::error::end_of_stream || ec == asio::error::eof) break;
+            if (ec == bhttp::error::header_limit) {
+                co_await write_error(c, 431, "Request Header Fields Too Large", seq, t0,
+                                     "request header larger than " + std::to_string(header_limit_) + " bytes");
+                break;
+            }
+            if (ec == bhttp::error::partial_message) {
+                journal_.event("partial-request", name_, {{"seq", seq}}, c.id());
+                break;
+            }
+            if (ec) {
+                if (is_parse_error(ec))
+                    co_await write_error(c, 400, "Bad Request", seq, t0, "malformed request: " + ec.message());
+                break;
+            }
+            auto expect = parser.get().find(bhttp::field::expect);
+            if (expect != parser.get().end() && to_lower(std::string(expect->value())) == "100-continue") {
+                static const std::string cont = "HTTP/1.1 100 Continue\r\n\r\n";
+                co_await asio::async_write(stream, asio::buffer(cont), asio::redirect_error(use_awaitable, ec));
+                if (ec) break;
+            }
+            c.expires_after(std::chrono::seconds(30));
+            co_await bhttp::async_read(stream, buffer, parser, asio::redirect_error(use_awaitable, ec));
+            if (ec == bhttp::error::body_limit) {
+                co_await write_error(c, 413, "Payload Too Large", seq, t0,
+                                     "request body larger than " + std::to_string(body_limit_) + " bytes");
+                break;
+            }
+            if (ec == bhttp::error::partial_message || c.timed_out()) {
+                journal_.event("partial-request", name_, {{"seq", seq}, {"error", ec.message()}}, c.id());
+                if (c.timed_out()) c.record().closing("request body not received within 30 s");
+                break;
+            }
+            if (ec) {
+                if (is_parse_error(ec))
+                    co_await write_error(c, 400, "Bad Request", seq, t0, "malformed request: " + ec.message());
+                break;
+            }
+            Request& req = parser.get();
+            auto host = req.find(bhttp::field::host);
+            std::string host_header = host != req.end() ? std::string(host->value())
+                                                         : listener_->host() + ":" + std::to_string(listener_->port());
+            const StatusFault* fault = status_fault(++requests_);
+            Response res = fault ? fault_response(req, *fault) : respond(req, host_header);
+            if (fault) {
+                nlohmann::json d = {{"fault", "status"}, {"status", fault->status}, {"request", requests_},
+                                    {"target", std::string(req.target())}};
+                if (!listener_->faults().name.empty()) d["profile"] = listener_->faults().name;
+                if (fault->retry_after) d["retry_after"] = *fault->retry_after;
+                journal_.event("fault", name_, d, c.id());
+            }
+            bool keep = req.keep_alive() && !stopping_;
+            res.set(bhttp::field::date, http_date());
+            res.set(bhttp::field::connection, keep ? "keep-alive" : "close");
+            if (keep) res.set(bhttp::field::keep_alive, "timeout=" + std::to_string(keep_alive_s_));
+            std::string target(req.target());
+            nlohmann::json row = {
+                {"service", name_},
+                {"connection_id", c.id()},
+                {"seq", seq},
+                {"started_us", t0},
+                {"method", std::string(req.method_string())},
+                {"target", target},
+                {"path", percent_decode(target.substr(0, target.find('?')), false)},
+                {"query", query_object(target)},
+                {"version", req.version() == 10 ? "1.0" : "1.1"},
+                {"req_headers", header_list(req)},
+                {"req_body", req.body()},
+                {"req_body_truncated", req.body().size() > journal_.body_cap()},
+                {"status", res.result_int()},
+                {"reason", std::string(res.reason())},
+                {"resp_headers", header_list(res)},
+                {"resp_body", res.body()},
+                {"resp_body_truncated", res.body().size() > journal_.body_cap()}};
+            // Writes may be slowed down on purpose: allow for the profile.
+            c.expires_after(std::chrono::seconds(300));
+            co_await bhttp::async_write(stream, res, asio::redirect_error(use_awaitable, ec));
+            row["ended_us"] = journal_.now();
+            if (ec) row["error"] = "response not delivered: " + ec.message();
+            journal_.http(row);
+            if (ec) break;
+            if (!keep) {
+                co_await c.close_send(stopping_ ? "wirelab stopped" : "");
+                break;
+            }
         }
-        live_.erase(rec->id());
-        error_code ig;
-        stream.next_layer().socket().close(ig);
-        rec->finish();
     }
 
     std::string name_;
-    asio::io_context& io_;
     Journal& journal_;
-    std::string host_;
-    unsigned short port_cfg_ = 0, port_ = 0;
-    bool ephemeral_ = false;
+    ListenSpec listen_;
     bool stopping_ = false;
     std::size_t body_limit_ = 0, header_limit_ = 0;
     long long keep_alive_s_ = 5;
     std::unique_ptr<JsonStore> store_;
     std::unique_ptr<DocState> state_;
-    std::optional<tcp::acceptor> acceptor_;
-    std::map<std::int64_t, std::pair<ConnectionRecord*, tcp::socket*>> live_;
+    std::unique_ptr<StreamListener> listener_;
+    std::mt19937_64 status_rng_;
+    std::int64_t requests_ = 0;
 };
 
 std::unique_ptr<Service> make_http_service(ServiceContext& ctx) {

@@ -1,0 +1,205 @@
+#include "runtime/listener.hpp"
+
+#include <boost/asio/ip/address.hpp>
+
+#include "runtime/errors.hpp"
+#include "runtime/journal.hpp"
+#include "runtime/lab.hpp"
+
+namespace wirelab {
+
+namespace {
+std::string endpoint_str(const tcp::endpoint& e) {
+    auto a = e.address();
+    return (a.is_v6() ? "[" + a.to_string() + "]" : a.to_string()) + ":" + std::to_string(e.port());
+}
+}  // namespace
+
+ListenSpec read_listen_spec(Spec& s, const ServiceContext& ctx) {
+    ListenSpec l;
+    l.host = s.string("host", "127.0.0.1");
+    boost::system::error_code ec;
+    asio::ip::make_address(l.host, ec);
+    if (ec) s.fail("host", "\"" + l.host + "\" is not an IP address", "use \"127.0.0.1\"");
+    l.port = static_cast<unsigned short>(s.integer("port", 0, 0, 65535));
+    if (ctx.ephemeral) l.port = 0;
+    return l;
+}
+
+// --- Conn -------------------------------------------------------------------
+
+Conn::Conn(tcp::socket sock, std::shared_ptr<ConnectionRecord> rec, std::shared_ptr<FaultPlan> plan)
+    : stream_(recording_stream<tcp::socket>(std::move(sock), rec), plan,
+              [this] { reset("fault: reset"); }),
+      rec_(std::move(rec)),
+      plan_(std::move(plan)),
+      deadline_(stream_.get_executor()) {}
+
+void Conn::expires_after(std::chrono::steady_clock::duration d) {
+    deadline_.expires_after(d);
+    deadline_.async_wait([this](error_code ec) {
+        if (ec) return;
+        timed_out_ = true;
+        error_code ig;
+        socket().cancel(ig);
+        stream_.cancel();
+    });
+}
+
+void Conn::expires_never() { deadline_.cancel(); }
+
+awaitable<void> Conn::close_send(const std::string& why) {
+    rec_->closing(why);
+    if (micros d = plan_->slow_close_us(); d > 0) {
+        plan_->note("slow-close", {{"ms", d / 1000.0}});
+        asio::steady_timer t(stream_.get_executor(), std::chrono::microseconds(d));
+        error_code ec;
+        co_await t.async_wait(asio::redirect_error(use_awaitable, ec));
+    }
+    error_code ig;
+    socket().shutdown(tcp::socket::shutdown_send, ig);
+}
+
+void Conn::reset(const std::string& why) {
+    rec_->resetting(why);
+    error_code ig;
+    socket().set_option(asio::socket_base::linger(true, 0), ig);
+    socket().close(ig);
+    stream_.cancel();
+    deadline_.cancel();
+}
+
+void Conn::abort(const std::string& why) {
+    rec_->closing(why);
+    error_code ig;
+    socket().close(ig);
+    stream_.cancel();
+    deadline_.cancel();
+}
+
+// --- StreamListener -----------------------------------------------------------
+
+StreamListener::StreamListener(const ServiceContext& ctx, std::string kind, ListenSpec spec,
+                               Protocol protocol)
+    : io_(ctx.io),
+      journal_(ctx.journal),
+      name_(ctx.name),
+      kind_(std::move(kind)),
+      spec_(std::move(spec)),
+      protocol_(std::move(protocol)) {}
+
+void StreamListener::bind() {
+    tcp::endpoint ep(asio::ip::make_address(spec_.host), started_ ? port_ : spec_.port);
+    acceptor_ = std::make_shared<tcp::acceptor>(io_);
+    error_code ec;
+    acceptor_->open(ep.protocol(), ec);
+    if (!ec) acceptor_->set_option(tcp::acceptor::reuse_address(true), ec);
+    if (!ec) acceptor_->bind(ep, ec);
+    if (!ec) acceptor_->listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) {
+        acceptor_.reset();
+        if (ec == asio::error::address_in_use)
+            throw EnvError("port " + std::to_string(ep.port()) + " on " + spec_.host +
+                               " is already in use, so service \"" + name_ + "\" (" + kind_ +
+                               ") cannot listen there",
+                           "stop the program that holds it (another `wirelab up`? a "
+                           "json-server?), or run with --ephemeral to use free ports; your "
+                           "script then reads the address from " +
+                               service_env_stem(name_) + "_HOST and _PORT (or _URL)");
+        throw EnvError("service \"" + name_ + "\" cannot listen on " + spec_.host + ":" +
+                           std::to_string(ep.port()) + ": " + ec.message(),
+                       "check the \"host\" and \"port\" of the service");
+    }
+    port_ = acceptor_->local_endpoint().port();
+    asio::co_spawn(io_, accept_loop(acceptor_), asio::detached);
+}
+
+void StreamListener::start() {
+    if (!profile_.refuse) bind();
+    started_ = true;
+    if (profile_.refuse && port_ == 0) {
+        // A refusing service still needs a port the learner is told about:
+        // take one, then close it.
+        bind();
+        error_code ig;
+        acceptor_->close(ig);
+        acceptor_.reset();
+    }
+}
+
+void StreamListener::stop() {
+    stopping_ = true;
+    error_code ig;
+    if (acceptor_) acceptor_->close(ig);
+    for (auto& [id, c] : live_) c->abort("wirelab stopped");
+}
+
+void StreamListener::set_faults(const FaultProfile& profile, std::uint64_t seed) {
+    profile_ = profile;
+    seed_ = seed;
+    ordinal_ = 0;
+    if (!started_ || stopping_) return;
+    if (profile_.refuse && acceptor_) {
+        error_code ig;
+        acceptor_->close(ig);
+        acceptor_.reset();
+        journal_.event("fault", name_, {{"fault", "refuse"}, {"profile", profile_.name}, {"port", port_}});
+    } else if (!profile_.refuse && !acceptor_) {
+        bind();
+    }
+}
+
+awaitable<void> StreamListener::accept_loop(std::shared_ptr<tcp::acceptor> acc) {
+    // The acceptor may be replaced (refuse, then listen again): each loop
+    // keeps its own alive.
+    while (acc->is_open()) {
+        error_code ec;
+        tcp::socket sock = co_await acc->async_accept(asio::redirect_error(use_awaitable, ec));
+        if (ec) {
+            if (ec == asio::error::operation_aborted || stopping_ || acceptor_ != acc)
+                co_return;
+            journal_.event("accept-error", name_, {{"error", ec.message()}});
+            continue;
+        }
+        asio::co_spawn(io_, run(std::move(sock)), asio::detached);
+    }
+}
+
+awaitable<void> StreamListener::run(tcp::socket sock) {
+    error_code ec;
+    ConnectionInfo info;
+    info.service = name_;
+    info.local = endpoint_str(sock.local_endpoint(ec));
+    info.peer = endpoint_str(sock.remote_endpoint(ec));
+    sock.set_option(tcp::no_delay(true), ec);
+    auto rec = std::make_shared<ConnectionRecord>(journal_, info);
+    auto plan = std::make_shared<FaultPlan>(profile_, mix_seed(seed_, ++ordinal_), &journal_, name_, rec->id());
+    Conn conn(std::move(sock), rec, plan);
+    live_[rec->id()] = &conn;
+    try {
+        if (profile_.tarpit)
+            co_await tarpit(conn);
+        else
+            co_await protocol_(conn);
+    } catch (const std::exception& e) {
+        journal_.event("internal-error", name_, {{"what", e.what()}}, rec->id());
+    }
+    live_.erase(rec->id());
+    conn.expires_never();
+    error_code ig;
+    conn.socket().close(ig);
+    rec->finish();
+}
+
+awaitable<void> StreamListener::tarpit(Conn& c) {
+    // Accept, take whatever comes, never answer: a server that hangs.
+    c.faults().note("tarpit");
+    char buf[4096];
+    for (;;) {
+        error_code ec;
+        co_await c.stream().async_read_some(asio::buffer(buf), asio::redirect_error(use_awaitable, ec));
+        if (ec) co_return;
+    }
+}
+
+}  // namespace wirelab

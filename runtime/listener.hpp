@@ -1,0 +1,105 @@
+// A stream service's listening side, written once for every kind: binds
+// (with errors that name port and service), accepts, and runs each
+// connection through the stack transport → recording → faults → protocol
+// session. Applies the case's fault profile: refuse closes the port, tarpit
+// accepts and never answers, the others wrap the stream.
+#pragma once
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "runtime/common.hpp"
+#include "runtime/faults.hpp"
+#include "runtime/recording.hpp"
+#include "runtime/service.hpp"
+
+namespace wirelab {
+
+/// Where a service listens, as lab.json says ("host", "port").
+struct ListenSpec {
+    std::string host = "127.0.0.1";
+    unsigned short port = 0;  // 0: a free port
+};
+
+/// Reads "host" and "port" of a service spec, validated.
+ListenSpec read_listen_spec(Spec& spec, const ServiceContext& ctx);
+
+/// One accepted connection as a protocol session sees it.
+class Conn {
+public:
+    using Stream = fault_stream<recording_stream<tcp::socket>>;
+
+    Conn(tcp::socket sock, std::shared_ptr<ConnectionRecord> rec, std::shared_ptr<FaultPlan> plan);
+    Conn(const Conn&) = delete;
+
+    Stream& stream() { return stream_; }
+    tcp::socket& socket() { return stream_.next_layer().next_layer(); }
+    ConnectionRecord& record() { return *rec_; }
+    std::int64_t id() const { return rec_->id(); }
+    FaultPlan& faults() { return *plan_; }
+
+    /// Closes the connection if no deadline reset comes within `d`
+    /// (timed_out() then says so). Replaces any earlier deadline.
+    void expires_after(std::chrono::steady_clock::duration d);
+    void expires_never();
+    bool timed_out() const { return timed_out_; }
+
+    /// Our side closes: waits the profile's slow close, then sends FIN.
+    awaitable<void> close_send(const std::string& why = {});
+    /// Aborts with a reset (SO_LINGER 0), recorded as a reset by us.
+    void reset(const std::string& why);
+    /// Stops everything at once (wirelab is stopping).
+    void abort(const std::string& why);
+
+private:
+    Stream stream_;
+    std::shared_ptr<ConnectionRecord> rec_;
+    std::shared_ptr<FaultPlan> plan_;
+    asio::steady_timer deadline_;
+    bool timed_out_ = false;
+};
+
+class StreamListener {
+public:
+    using Protocol = std::function<awaitable<void>(Conn&)>;
+
+    /// `kind` names the service kind in messages ("http", "tcp").
+    StreamListener(const ServiceContext& ctx, std::string kind, ListenSpec spec, Protocol protocol);
+
+    /// Binds and accepts. Throws EnvError naming port and service.
+    void start();
+    void stop();
+    unsigned short port() const { return port_; }
+    const std::string& host() const { return spec_.host; }
+
+    /// The fault profile for the connections accepted from now on, and the
+    /// seed their plans derive from. Refuse closes the port until a profile
+    /// without it comes.
+    void set_faults(const FaultProfile& profile, std::uint64_t seed);
+    const FaultProfile& faults() const { return profile_; }
+
+private:
+    void bind();
+    awaitable<void> accept_loop(std::shared_ptr<tcp::acceptor> acc);
+    awaitable<void> run(tcp::socket sock);
+    awaitable<void> tarpit(Conn& c);
+
+    asio::io_context& io_;
+    Journal& journal_;
+    std::string name_, kind_;
+    ListenSpec spec_;
+    bool ephemeral_ = false;
+    Protocol protocol_;
+    std::shared_ptr<tcp::acceptor> acceptor_;
+    unsigned short port_ = 0;
+    bool started_ = false, stopping_ = false;
+    FaultProfile profile_;
+    std::uint64_t seed_ = 0;
+    std::uint64_t ordinal_ = 0;
+    std::map<std::int64_t, Conn*> live_;
+};
+
+}  // namespace wirelab
