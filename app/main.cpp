@@ -4,6 +4,7 @@
 #include <CLI/CLI.hpp>
 #include <cstdlib>
 #include <fstream>
+#include <optional>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -93,9 +94,11 @@ int cmd_show(const std::string& name) {
     return 0;
 }
 
-int cmd_up(const std::string& name, bool ephemeral, const std::string& run_dir, const std::string& format) {
+int cmd_up(const std::string& name, bool ephemeral, const std::string& run_dir, const std::string& format,
+           std::optional<std::uint64_t> seed) {
     Lab lab = Lab::load(find_lab(name), service_kind_names());
     SessionOptions opt;
+    opt.seed = seed;
     opt.ephemeral = ephemeral;
     opt.run_dir = run_dir;
     opt.signal_is_normal_stop = true;
@@ -133,6 +136,7 @@ struct CheckArgs {
     std::string format = "text";
     std::string out;
     std::string python;
+    std::optional<std::uint64_t> seed;
 };
 
 int cmd_check(const CheckArgs& a) {
@@ -160,6 +164,7 @@ int cmd_check(const CheckArgs& a) {
     SessionOptions opt;
     opt.ephemeral = a.ephemeral;
     opt.run_dir = a.run_dir;
+    opt.seed = a.seed;
     Session session(lab, service_kinds(), opt);
     session.start();
     for (auto c : lab.cases) {
@@ -242,6 +247,8 @@ int main(int argc, char** argv) {
     up->add_option("--run-dir", run_dir, "where to write the journal (default .wirelab/runs/<lab>-<time>)");
     up->add_option("--format", format, "text, or json: one line of JSON with the endpoints first")
         ->check(CLI::IsMember({"text", "json"}));
+    std::optional<std::uint64_t> up_seed;
+    up->add_option("--seed", up_seed, "seed of the services' random choices (faults); default: from the lab id");
 
     CheckArgs ca;
     auto* check = app.add_subcommand("check", "Run a program against a lab and grade it");
@@ -253,6 +260,7 @@ int main(int argc, char** argv) {
     check->add_option("--run-dir", ca.run_dir, "where to write the journal (default .wirelab/runs/<lab>-<time>)");
     check->add_option("--format", ca.format, "text or json")->check(CLI::IsMember({"text", "json"}));
     check->add_option("--out", ca.out, "write the report to FILE instead of standard output");
+    check->add_option("--seed", ca.seed, "seed of every random choice (faults); the same seed replays the same run");
     check->add_option("--python", ca.python, "Python interpreter for a script (default $WIRELAB_PYTHON or python3)");
 
     auto* lint = app.add_subcommand("lint", "Validate a lab (lab.json, services, checks) without running it");
@@ -271,7 +279,7 @@ int main(int argc, char** argv) {
     try {
         if (*list) return cmd_list(format);
         if (*show) return cmd_show(lab_name);
-        if (*up) return cmd_up(lab_name, ephemeral, run_dir, format);
+        if (*up) return cmd_up(lab_name, ephemeral, run_dir, format, up_seed);
         if (*check) return cmd_check(ca);
         if (*lint) return cmd_lint(lab_name);
     } catch (const LabError& e) {

@@ -197,14 +197,24 @@ public:
             s.fail("closed_by", "\"closed_by\" must be \"client\" or \"server\"");
         min_ = s.opt_integer("min", 0, 1000000);
         max_ = s.opt_integer("max", 0, 1000000);
-        if (!max_requests_ && !closed_by_ && !min_ && !max_)
+        close_kind_ = s.opt_string("close_kind");
+        if (close_kind_ && *close_kind_ != "fin" && *close_kind_ != "reset")
+            s.fail("close_kind", "\"close_kind\" must be \"fin\" (a clean close) or \"reset\"");
+        if (s.has("leaked")) {
+            if (s.boolean("leaked", false))
+                s.fail("leaked", "only \"leaked\": false is meaningful: no connection left open");
+            no_leaks_ = true;
+        }
+        if (auto ms = s.opt_integer("max_lifetime_ms", 0, 86400000)) max_lifetime_us_ = *ms * 1000;
+        if (!max_requests_ && !closed_by_ && !min_ && !max_ && !close_kind_ && !no_leaks_ && !max_lifetime_us_)
             s.fail("", "a connections check needs one of \"max_requests_per_connection\", "
-                       "\"closed_by\", \"min\", \"max\"");
+                       "\"closed_by\", \"close_kind\", \"leaked\", \"max_lifetime_ms\", \"min\", \"max\"");
     }
 
     Verdict evaluate(RunData& run) const override {
         std::vector<std::int64_t> case_ids;
-        for (const CaseRow* c : run.cases(cases_)) case_ids.push_back(c->id);
+        std::map<std::int64_t, const CaseRow*> case_rows;
+        for (const CaseRow* c : run.cases(cases_)) case_ids.push_back(c->id), case_rows[c->id] = c;
         auto in_case = [&](std::int64_t id) {
             return cases_.empty() || std::count(case_ids.begin(), case_ids.end(), id) > 0;
         };
@@ -248,6 +258,37 @@ public:
                                      "every connection closed by the " + *closed_by_);
             }
         }
+        if (close_kind_) {
+            for (const ConnRow* c : conns) {
+                if (c->close_kind == *close_kind_) continue;
+                std::string how = c->close_kind == "reset" ? "reset (RST)"
+                                  : c->close_kind == "fin" ? "closed cleanly (FIN)"
+                                                           : "never closed";
+                return Verdict::fail("connection " + std::to_string(c->id) + " from " + c->peer + " was " + how +
+                                         (c->closed_by.empty() || c->closed_by == "unknown" ? "" : " by the " + c->closed_by),
+                                     *close_kind_ == "fin" ? "every connection closed cleanly (FIN)"
+                                                           : "every connection reset");
+            }
+        }
+        if (no_leaks_) {
+            for (const ConnRow* c : conns) {
+                auto cr = case_rows.find(c->case_id);
+                micros end = cr != case_rows.end() && cr->second->ended_us ? *cr->second->ended_us : 0;
+                bool open = !c->closed_us || c->closed_by == "unknown" || (end && *c->closed_us > end);
+                if (!open) continue;
+                return Verdict::fail("connection " + std::to_string(c->id) + " from " + c->peer +
+                                         " was still open when the program's case ended",
+                                     "every connection closed before the program ends");
+            }
+        }
+        if (max_lifetime_us_) {
+            for (const ConnRow* c : conns) {
+                if (!c->closed_us || *c->closed_us - c->opened_us <= *max_lifetime_us_) continue;
+                return Verdict::fail("connection " + std::to_string(c->id) + " from " + c->peer + " stayed open " +
+                                         std::to_string((*c->closed_us - c->opened_us) / 1000) + " ms",
+                                     "at most " + std::to_string(*max_lifetime_us_ / 1000) + " ms per connection");
+            }
+        }
         return Verdict::pass();
     }
 
@@ -255,7 +296,9 @@ private:
     std::string service_;
     std::vector<std::string> cases_;
     std::optional<std::int64_t> max_requests_, min_, max_;
-    std::optional<std::string> closed_by_;
+    std::optional<std::string> closed_by_, close_kind_;
+    bool no_leaks_ = false;
+    std::optional<micros> max_lifetime_us_;
 };
 
 }  // namespace

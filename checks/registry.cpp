@@ -10,6 +10,7 @@ const std::vector<CheckKind>& check_kinds() {
         {"http", "HTTP requests a service received: matcher and count, or every", make_http_check},
         {"state", "SQL over a service's state, expected rows", make_state_check},
         {"connections", "how connections were used and closed", make_connections_check},
+        {"stream", "the raw bytes of a service's connections, per direction", make_stream_check},
     };
     return kinds;
 }

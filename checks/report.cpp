@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "checks/match.hpp"
+#include "runtime/fault_profile.hpp"
 
 namespace wirelab::checks {
 
@@ -72,8 +73,11 @@ std::string render_text(const ReportInput& in, bool color) {
     std::ostringstream o;
     o << paint("1", in.lab_id) << " — " << in.lab_title << "\n";
     for (const auto& [name, url] : in.services) o << "  service " << name << ": " << url << "\n";
-    for (const auto& c : in.cases)
+    for (const auto& c : in.cases) {
         o << "  case " << c.name << ": " << c.command << " → " << case_summary(c) << "\n";
+        for (auto it = c.faults.begin(); it != c.faults.end(); ++it)
+            o << "      " << paint("2", it.key() + ": " + fault_words(it.value())) << "\n";
+    }
     o << "\n";
 
     std::size_t width = 0;
@@ -127,6 +131,7 @@ nlohmann::json render_json(const ReportInput& in) {
                   {"stdout_bytes", c.out_bytes},
                   {"stderr_bytes", c.err_bytes}};
         if (!c.start_error.empty()) j["start_error"] = c.start_error;
+        if (!c.faults.empty()) j["faults"] = c.faults;
         cases.push_back(j);
     }
     json checks = json::array();

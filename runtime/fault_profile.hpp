@@ -29,6 +29,7 @@ struct StatusFault {
 /// What a service does to its connections during a case. All zero = none.
 struct FaultProfile {
     std::string name;              // the profile's name in lab.json ("" inline/none)
+    std::string description;       // the author's words for it, if any
     micros latency_us = 0;         // before each answer (first write after a read)
     micros jitter_us = 0;          // + uniform [0, jitter)
     std::size_t drip_bytes = 0;    // write at most this many bytes ...
@@ -53,6 +54,10 @@ struct FaultProfile {
     /// The profile as it is journaled: only the faults that are set.
     nlohmann::json describe() const;
 };
+
+/// A journaled profile (describe()) in words for a report: the author's
+/// description when there is one, else the faults listed.
+std::string fault_words(const nlohmann::json& described);
 
 /// Reads a profile object ({"drip": {"bytes": 1, "every_ms": 20}, ...}).
 /// Throws LabError naming the key.

@@ -1,6 +1,7 @@
 #include "runtime/faults.hpp"
 
 #include <algorithm>
+#include <cstdio>
 
 #include "runtime/journal.hpp"
 
@@ -26,6 +27,7 @@ micros ms(double v) { return static_cast<micros>(v * 1000); }
 FaultProfile parse_fault_profile(Spec& s, std::string name) {
     FaultProfile p;
     p.name = std::move(name);
+    s.allow({"latency", "drip", "slice"});  // read below only when present
     if (s.has("latency")) {
         const json& v = s.value().at("latency");
         if (v.is_number()) {
@@ -86,7 +88,7 @@ FaultProfile parse_fault_profile(Spec& s, std::string name) {
     }
     if (p.tarpit && p.refuse)
         s.fail("tarpit", "a profile cannot both accept-and-stall (\"tarpit\") and refuse connections");
-    s.get("description");
+    p.description = s.string("description", "");
     s.finish();
     return p;
 }
@@ -94,6 +96,7 @@ FaultProfile parse_fault_profile(Spec& s, std::string name) {
 nlohmann::json FaultProfile::describe() const {
     nlohmann::json d = nlohmann::json::object();
     if (!name.empty()) d["profile"] = name;
+    if (!description.empty()) d["description"] = description;
     if (latency_us) d["latency_ms"] = latency_us / 1000.0;
     if (jitter_us) d["jitter_ms"] = jitter_us / 1000.0;
     if (drip_bytes) d["drip"] = {{"bytes", drip_bytes}, {"every_ms", drip_every_us / 1000.0}};
@@ -113,6 +116,32 @@ nlohmann::json FaultProfile::describe() const {
         d["status"].push_back(f);
     }
     return d;
+}
+
+std::string fault_words(const nlohmann::json& d) {
+    if (d.contains("description")) return d["description"].get<std::string>();
+    std::string out;
+    auto add = [&](const std::string& s) { out += (out.empty() ? "" : ", ") + s; };
+    auto num = [](const nlohmann::json& v) {
+        double x = v.get<double>();
+        char buf[32];
+        std::snprintf(buf, sizeof buf, "%g", x);
+        return std::string(buf);
+    };
+    if (d.contains("latency_ms")) add("answers after " + num(d["latency_ms"]) + " ms" +
+                                      (d.contains("jitter_ms") ? " (+ up to " + num(d["jitter_ms"]) + " ms)" : ""));
+    if (d.contains("drip"))
+        add("sends " + num(d["drip"]["bytes"]) + " byte(s) every " + num(d["drip"]["every_ms"]) + " ms");
+    if (d.contains("slice_max_bytes")) add("cuts what it sends into pieces of 1-" + num(d["slice_max_bytes"]) + " bytes");
+    if (d.contains("tarpit")) add("accepts connections and never answers");
+    if (d.contains("refuse")) add("refuses connections (the port is closed)");
+    if (d.contains("reset_after_bytes")) add("resets the connection after sending " + num(d["reset_after_bytes"]) + " bytes");
+    if (d.contains("slow_close_ms")) add("waits " + num(d["slow_close_ms"]) + " ms before closing");
+    if (d.contains("bandwidth")) add("sends at most " + num(d["bandwidth"]) + " bytes/s");
+    if (d.contains("strict")) add("parses requests strictly");
+    if (d.contains("status"))
+        for (const auto& f : d["status"]) add("answers " + num(f["status"]) + " to some requests");
+    return out;
 }
 
 FaultPlan::FaultPlan(FaultProfile profile, std::uint64_t seed, Journal* journal, std::string service,

@@ -81,6 +81,12 @@ const std::vector<CaseRow>& JournalReader::cases() {
         c.err_truncated = s.integer(15) != 0;
         cases_->push_back(std::move(c));
     }
+    auto f = db_->prepare("SELECT case_id, detail FROM events WHERE kind = 'faults' ORDER BY id");
+    while (f.step()) {
+        auto d = nlohmann::json::parse(f.text(1), nullptr, false);
+        for (auto& c : *cases_)
+            if (c.id == f.integer(0) && d.is_object() && d.contains("services")) c.faults = d["services"];
+    }
     return *cases_;
 }
 
@@ -142,6 +148,22 @@ const std::vector<ConnRow>& JournalReader::connections() {
         conns_->push_back(std::move(c));
     }
     return *conns_;
+}
+
+std::string JournalReader::bytes(std::int64_t conn, const std::string& dir) {
+    auto s = db_->prepare("SELECT data FROM chunks WHERE connection_id = ? AND dir = ? ORDER BY offset");
+    s.bind(1, conn).bind(2, dir);
+    std::string out;
+    while (s.step()) out += s.text(0);
+    return out;
+}
+
+std::vector<std::int64_t> JournalReader::chunk_sizes(std::int64_t conn, const std::string& dir) {
+    auto s = db_->prepare("SELECT length(data) FROM chunks WHERE connection_id = ? AND dir = ? ORDER BY offset");
+    s.bind(1, conn).bind(2, dir);
+    std::vector<std::int64_t> out;
+    while (s.step()) out.push_back(s.integer(0));
+    return out;
 }
 
 }  // namespace wirelab

@@ -25,6 +25,9 @@ struct CaseRow {
     std::string out, err;
     std::int64_t out_bytes = 0, err_bytes = 0;
     bool out_truncated = false, err_truncated = false;
+    /// The fault profiles the services ran with in this case, by service
+    /// (as FaultProfile::describe() journals them); empty when none.
+    nlohmann::json faults = nlohmann::json::object();
 };
 
 struct HttpRow {
@@ -69,6 +72,11 @@ public:
     const std::vector<CaseRow>& cases();
     const std::vector<HttpRow>& http();
     const std::vector<ConnRow>& connections();
+    /// The bytes of connection `conn` in direction `dir` ("in" = received by
+    /// wirelab, "out" = sent), as recorded (up to the journal's cap).
+    std::string bytes(std::int64_t conn, const std::string& dir);
+    /// Sizes of the chunks of `conn` in direction `dir`, in order.
+    std::vector<std::int64_t> chunk_sizes(std::int64_t conn, const std::string& dir);
     sql::Db& db() { return *db_; }
 
 private:

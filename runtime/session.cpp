@@ -167,15 +167,6 @@ std::string expand_vars(const std::string& s, const std::map<std::string, std::s
 }  // namespace
 
 CaseOutcome Session::run_case(const CaseSpec& c, const std::vector<std::string>& argv_in) {
-    // Each service's profile for this case, seeded from the Session's seed,
-    // the case and the service, so a run replays exactly.
-    std::uint64_t case_seed = mix_seed(seed_, hash_name(c.name));
-    nlohmann::json applied = nlohmann::json::object();
-    for (auto& [entry, svc] : services_) {
-        const FaultProfile& p = lab_.faults_for(c, entry.name);
-        svc->set_faults(p, mix_seed(case_seed, hash_name(entry.name)));
-        if (!p.empty()) applied[entry.name] = p.describe();
-    }
     std::map<std::string, std::string> vars;
     for (char** e = environ; *e; ++e) {
         std::string kv = *e;
@@ -191,6 +182,15 @@ CaseOutcome Session::run_case(const CaseSpec& c, const std::vector<std::string>&
     for (const auto& a : argv_in) argv.push_back(expand_vars(a, vars));
 
     auto case_id = journal_->begin_case(c.name, shell_quote(argv));
+    // Each service's profile for this case, seeded from the Session's seed,
+    // the case and the service, so a run replays exactly.
+    std::uint64_t case_seed = mix_seed(seed_, hash_name(c.name));
+    nlohmann::json applied = nlohmann::json::object();
+    for (auto& [entry, svc] : services_) {
+        const FaultProfile& p = lab_.faults_for(c, entry.name);
+        svc->set_faults(p, mix_seed(case_seed, hash_name(entry.name)));
+        if (!p.empty()) applied[entry.name] = p.describe();
+    }
     if (!applied.empty()) journal_->event("faults", "", {{"case", c.name}, {"services", applied}});
 
     ProcessSpec ps;

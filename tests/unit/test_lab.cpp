@@ -126,3 +126,40 @@ TEST_CASE("the error text carries file:line: pointer", "[unit][lab]") {
     auto e = load_error("{\n  \"id\": \"demo\",\n  \"title\": \"x\",\n  \"timeout\": -1\n}");
     CHECK_THAT(std::string(e.what()), Catch::Contains("lab.json:4: /timeout"));
 }
+
+TEST_CASE("fault profiles: named, inline, per service and per case", "[unit][lab][faults]") {
+    LabDir d(R"({
+  "id": "demo", "title": "Demo",
+  "faults": {"slow": {"latency": 100}, "gone": {"refuse": true}},
+  "services": {"api": {"kind": "http", "faults": "slow"}, "other": {"kind": "http"}},
+  "cases": [
+    {"name": "a"},
+    {"name": "b", "faults": {"api": "gone", "other": {"drip": {"bytes": 1, "every_ms": 5}}}}
+  ],
+  "checks": [{"id": "exit-ok", "title": "exits 0", "kind": "exit"}]
+})");
+    Lab lab = Lab::load(d.path, kKinds);
+    CHECK(lab.faults_for(lab.cases[0], "api").latency_us == 100000);
+    CHECK(lab.faults_for(lab.cases[0], "other").empty());
+    CHECK(lab.faults_for(lab.cases[1], "api").refuse);
+    CHECK(lab.faults_for(lab.cases[1], "api").name == "gone");
+    CHECK(lab.faults_for(lab.cases[1], "other").drip_bytes == 1);
+}
+
+TEST_CASE("fault profile references are checked", "[unit][lab][faults]") {
+    auto unknown = load_error(R"({"id": "demo", "title": "x", "faults": {"slow": {"latency": 1}},
+      "services": {"api": {"kind": "http"}},
+      "cases": [{"name": "a", "faults": {"api": "slwo"}}],
+      "checks": [{"id": "e", "title": "e", "kind": "exit"}]})");
+    CHECK(unknown.where().pointer == "/cases/0/faults/api");
+    CHECK_THAT(unknown.fix(), Catch::Contains("did you mean \"slow\""));
+    auto service = load_error(R"({"id": "demo", "title": "x",
+      "services": {"api": {"kind": "http"}},
+      "cases": [{"name": "a", "faults": {"web": {"tarpit": true}}}],
+      "checks": [{"id": "e", "title": "e", "kind": "exit"}]})");
+    CHECK_THAT(service.problem(), Catch::Contains("no service named \"web\""));
+    auto bad = load_error(R"({"id": "demo", "title": "x",
+      "services": {"api": {"kind": "http", "faults": {"latency": -1}}},
+      "checks": [{"id": "e", "title": "e", "kind": "exit"}]})");
+    CHECK(bad.where().pointer == "/services/api/faults/latency");
+}
