@@ -8,6 +8,7 @@
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -46,6 +47,8 @@ public:
     sql::Db* state(const std::string& service);
     /// Cases whose name is in `names` (all when empty).
     std::vector<const CaseRow*> cases(const std::vector<std::string>& names);
+    /// True when case `case_id` is one of `names` (or `names` is empty).
+    bool in_cases(const std::vector<std::string>& names, std::int64_t case_id);
 
 private:
     JournalReader journal_;
@@ -68,6 +71,15 @@ struct CheckContext {
     void require_service(Spec& spec, const std::string& key, const std::string& name) const;
     /// Reads the optional "case" key (a case name or a list), validated.
     std::vector<std::string> cases(Spec& spec) const;
+};
+
+/// How many matching records a check wants: "count", or "min"/"max", or
+/// "none": true; at least one by default.
+struct CountRange {
+    std::int64_t min = 1;
+    std::optional<std::int64_t> max;
+    static CountRange read(Spec& spec);
+    bool ok(std::int64_t n) const { return n >= min && (!max || n <= *max); }
 };
 
 using CheckFactory = std::function<std::unique_ptr<Check>(Spec& body, const CheckContext&)>;

@@ -176,25 +176,15 @@ public:
         cases_ = ctx.cases(s);
         if (s.has("request")) select_ = RequestMatcher(s.object("request"));
         if (s.has("every")) every_ = RequestMatcher(s.object("every"));
-        auto count = s.opt_integer("count", 0, 1000000);
-        min_ = s.opt_integer("min", 0, 1000000);
-        max_ = s.opt_integer("max", 0, 1000000);
-        if (s.boolean("none", false)) max_ = 0, min_ = 0;
-        if (count) min_ = max_ = count;
-        if (count && (s.has("min") || s.has("max")))
-            s.fail("count", "use \"count\" or \"min\"/\"max\", not both");
-        if (!min_ && !max_) min_ = 1;
-        if (!min_) min_ = 0;
-        if (max_ && *min_ > *max_) s.fail("min", "\"min\" is larger than \"max\"");
+        auto range = CountRange::read(s);
+        min_ = range.min;
+        max_ = range.max;
     }
 
     Verdict evaluate(RunData& run) const override {
-        std::vector<std::int64_t> case_ids;
-        for (const CaseRow* c : run.cases(cases_)) case_ids.push_back(c->id);
         std::vector<const HttpRow*> rows;
         for (const auto& r : run.journal().http())
-            if (r.service == service_ && (cases_.empty() || std::count(case_ids.begin(), case_ids.end(), r.case_id)))
-                rows.push_back(&r);
+            if (r.service == service_ && run.in_cases(cases_, r.case_id)) rows.push_back(&r);
 
         std::vector<const HttpRow*> selected;
         for (const HttpRow* r : rows)

@@ -45,12 +45,9 @@ public:
     }
 
     Verdict evaluate(RunData& run) const override {
-        std::vector<std::int64_t> case_ids;
-        for (const CaseRow* c : run.cases(cases_)) case_ids.push_back(c->id);
         std::vector<const ConnRow*> conns;
         for (const auto& c : run.journal().connections())
-            if (c.service == service_ && (cases_.empty() || std::count(case_ids.begin(), case_ids.end(), c.case_id)))
-                conns.push_back(&c);
+            if (c.service == service_ && run.in_cases(cases_, c.case_id)) conns.push_back(&c);
         if (conns.empty())
             return Verdict::fail("the program never connected to \"" + service_ + "\"" + in_cases(),
                                  "a connection to \"" + service_ + "\"", "no connection");

@@ -38,6 +38,29 @@ std::vector<const CaseRow*> RunData::cases(const std::vector<std::string>& names
     return out;
 }
 
+bool RunData::in_cases(const std::vector<std::string>& names, std::int64_t case_id) {
+    if (names.empty()) return true;
+    for (const auto& c : journal_.cases())
+        if (c.id == case_id) return std::find(names.begin(), names.end(), c.name) != names.end();
+    return false;
+}
+
+CountRange CountRange::read(Spec& s) {
+    CountRange r;
+    auto count = s.opt_integer("count", 0, 1000000);
+    auto min = s.opt_integer("min", 0, 1000000);
+    r.max = s.opt_integer("max", 0, 1000000);
+    if (count && (s.has("min") || s.has("max"))) s.fail("count", "use \"count\" or \"min\"/\"max\", not both");
+    if (s.boolean("none", false)) {
+        if (count || min || r.max) s.fail("none", "\"none\" already says how many: zero");
+        min = 0, r.max = 0;
+    }
+    if (count) min = r.max = count;
+    r.min = min ? *min : (r.max ? 0 : 1);
+    if (r.max && r.min > *r.max) s.fail("min", "\"min\" is larger than \"max\"");
+    return r;
+}
+
 void CheckContext::require_service(Spec& spec, const std::string& key, const std::string& name) const {
     if (std::find(services.begin(), services.end(), name) != services.end()) return;
     std::string list, guess = did_you_mean(name, services);

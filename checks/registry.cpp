@@ -11,6 +11,7 @@ const std::vector<CheckKind>& check_kinds() {
         {"state", "SQL over a service's state, expected rows", make_state_check},
         {"connections", "how connections were used and closed", make_connections_check},
         {"stream", "the raw bytes of a service's connections, per direction", make_stream_check},
+        {"messages", "protocol messages (lines, frames) a service received or sent", make_messages_check},
     };
     return kinds;
 }

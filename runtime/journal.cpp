@@ -35,6 +35,11 @@ CREATE TABLE http(
   req_headers TEXT, req_body BLOB, req_body_truncated INTEGER NOT NULL DEFAULT 0,
   status INTEGER, reason TEXT, resp_headers TEXT, resp_body BLOB,
   resp_body_truncated INTEGER NOT NULL DEFAULT 0, error TEXT);
+CREATE TABLE messages(
+  id INTEGER PRIMARY KEY, case_id INTEGER, service TEXT NOT NULL, connection_id INTEGER,
+  seq INTEGER, dir TEXT NOT NULL CHECK (dir IN ('in', 'out')), t_us INTEGER NOT NULL,
+  protocol TEXT NOT NULL, data BLOB, json TEXT, error TEXT);
+CREATE INDEX messages_by_connection ON messages(connection_id, seq);
 CREATE TABLE events(
   id INTEGER PRIMARY KEY, t_us INTEGER NOT NULL, case_id INTEGER, service TEXT,
   connection_id INTEGER, kind TEXT NOT NULL, detail TEXT);
@@ -45,6 +50,8 @@ const char* kHttpColumns[] = {"service", "connection_id", "seq", "started_us", "
                               "req_headers", "req_body", "req_body_truncated", "status",
                               "reason", "resp_headers", "resp_body", "resp_body_truncated",
                               "error"};
+const char* kMessageColumns[] = {"service", "connection_id", "seq", "dir", "t_us",
+                                 "protocol", "data", "json", "error"};
 }  // namespace
 
 Journal::Journal(const std::filesystem::path& file)
@@ -217,12 +224,20 @@ void Journal::close_connection(std::int64_t conn, const std::string& closed_by,
     });
 }
 
-void Journal::http(const json& f) {
+void Journal::http(const json& f) { insert("http", kHttpColumns, f); }
+
+void Journal::message(const json& f) {
+    json row = f;
+    if (!row.contains("t_us")) row["t_us"] = now();
+    insert("messages", kMessageColumns, row);
+}
+
+void Journal::insert(const char* table, std::span<const char* const> columns, const json& f) {
     write([&] {
         // Only the columns given: the others keep their defaults.
         std::string cols = "case_id", qs = "?";
         std::vector<std::pair<const char*, const json*>> given;
-        for (const char* c : kHttpColumns) {
+        for (const char* c : columns) {
             auto it = f.find(c);
             if (it == f.end() || it->is_null()) continue;
             given.emplace_back(c, &*it);
@@ -230,18 +245,20 @@ void Journal::http(const json& f) {
             cols += c;
             qs += ",?";
         }
-        auto s = db_->prepare("INSERT INTO http(" + cols + ") VALUES (" + qs + ")");
+        auto s = db_->prepare(std::string("INSERT INTO ") + table + "(" + cols + ") VALUES (" + qs + ")");
         if (case_id_)
             s.bind(1, case_id_);
         else
             s.bind_null(1);
         int i = 2;
         for (const auto& [c, v] : given) {
+            std::string_view name(c);
+            bool bytes = name.find("body") != std::string_view::npos || name == "data";
             if (v->is_number_integer())
                 s.bind(i, v->get<std::int64_t>());
             else if (v->is_boolean())
                 s.bind(i, v->get<bool>() ? 1 : 0);
-            else if (v->is_string() && std::string_view(c).find("body") != std::string_view::npos)
+            else if (v->is_string() && bytes)
                 s.bind_blob(i, std::string_view(v->get_ref<const std::string&>()).substr(0, body_cap_));
             else if (v->is_string())
                 s.bind(i, v->get_ref<const std::string&>());

@@ -11,6 +11,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -76,6 +77,12 @@ public:
     /// flagged; JSON-valued columns are stored as JSON text.
     void http(const nlohmann::json& fields);
 
+    /// Inserts a messages row (one protocol message: a line, a frame, a
+    /// datagram): service, connection_id, seq, dir ("in"/"out"), protocol,
+    /// data (the bytes), json (parsed, when it is JSON), error. t_us defaults
+    /// to now.
+    void message(const nlohmann::json& fields);
+
     void event(const std::string& kind, const std::string& service,
                const nlohmann::json& detail, std::int64_t conn = 0);
 
@@ -96,6 +103,7 @@ private:
         bool truncated[2] = {false, false};
     };
     void begin();
+    void insert(const char* table, std::span<const char* const> columns, const nlohmann::json& fields);
     template <class F>
     void write(F&& f);
 

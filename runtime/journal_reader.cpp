@@ -150,6 +150,33 @@ const std::vector<ConnRow>& JournalReader::connections() {
     return *conns_;
 }
 
+const std::vector<MessageRow>& JournalReader::messages() {
+    if (messages_) return *messages_;
+    messages_.emplace();
+    auto s = db_->prepare(
+        "SELECT id, case_id, service, connection_id, seq, dir, t_us, protocol, data, json, error "
+        "FROM messages ORDER BY id");
+    while (s.step()) {
+        MessageRow m;
+        m.id = s.integer(0);
+        m.case_id = s.is_null(1) ? 0 : s.integer(1);
+        m.service = s.text(2);
+        m.connection_id = s.is_null(3) ? 0 : s.integer(3);
+        m.seq = static_cast<int>(s.integer(4));
+        m.dir = s.text(5);
+        m.t_us = s.integer(6);
+        m.protocol = s.text(7);
+        m.data = s.text(8);
+        if (!s.is_null(9)) {
+            auto j = nlohmann::json::parse(s.text(9), nullptr, false);
+            if (!j.is_discarded()) m.json = std::move(j);
+        }
+        m.error = s.text(10);
+        messages_->push_back(std::move(m));
+    }
+    return *messages_;
+}
+
 std::string JournalReader::bytes(std::int64_t conn, const std::string& dir) {
     auto s = db_->prepare("SELECT data FROM chunks WHERE connection_id = ? AND dir = ? ORDER BY offset");
     s.bind(1, conn).bind(2, dir);

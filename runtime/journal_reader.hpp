@@ -62,6 +62,14 @@ struct ConnRow {
     std::int64_t bytes_in = 0, bytes_out = 0;
 };
 
+struct MessageRow {
+    std::int64_t id = 0, case_id = 0, connection_id = 0;
+    std::string service, dir, protocol, data, error;
+    int seq = 0;
+    micros t_us = 0;
+    std::optional<nlohmann::json> json;  // the message parsed, when it is JSON
+};
+
 class JournalReader {
 public:
     /// Opens `file` read-only. Throws std::runtime_error if it is not a
@@ -72,6 +80,7 @@ public:
     const std::vector<CaseRow>& cases();
     const std::vector<HttpRow>& http();
     const std::vector<ConnRow>& connections();
+    const std::vector<MessageRow>& messages();
     /// The bytes of connection `conn` in direction `dir` ("in" = received by
     /// wirelab, "out" = sent), as recorded (up to the journal's cap).
     std::string bytes(std::int64_t conn, const std::string& dir);
@@ -84,6 +93,7 @@ private:
     std::optional<std::vector<CaseRow>> cases_;
     std::optional<std::vector<HttpRow>> http_;
     std::optional<std::vector<ConnRow>> conns_;
+    std::optional<std::vector<MessageRow>> messages_;
 };
 
 }  // namespace wirelab

@@ -13,7 +13,7 @@ void ConnectionRecord::bytes(Dir dir, const char* data, std::size_t n) {
     journal_.chunk(id_, dir, std::string_view(data, n));
 }
 
-void ConnectionRecord::read_error(const error_code& ec) {
+void ConnectionRecord::io_error(const error_code& ec) {
     if (!closed_by_.empty()) return;
     if (ec == asio::error::eof) {
         closed_by_ = "peer", close_kind_ = "fin";

@@ -27,9 +27,10 @@ public:
     const std::string& service() const { return service_; }
 
     void bytes(Dir dir, const char* data, std::size_t n);
-    /// A read ended with `ec`: eof means the peer half-closed, reset/abort
-    /// that it reset. Other errors are ignored here.
-    void read_error(const error_code& ec);
+    /// A read or write ended with `ec`: eof (on a read) means the peer
+    /// half-closed, reset/broken pipe that it reset. Other errors are
+    /// ignored here.
+    void io_error(const error_code& ec);
     /// Our side decided to close (`why` goes to an event when not empty).
     void closing(const std::string& why = {});
     /// Our side aborts the connection with a reset.
@@ -81,7 +82,7 @@ public:
                     b, [rec = rec_, b, h = std::move(handler)](error_code ec,
                                                                std::size_t n) mutable {
                         if (n) rec->record(Dir::in, b, n);
-                        if (ec) rec->read_error(ec);
+                        if (ec) rec->io_error(ec);
                         std::move(h)(ec, n);
                     });
             },
@@ -96,6 +97,7 @@ public:
                     b, [rec = rec_, b, h = std::move(handler)](error_code ec,
                                                                std::size_t n) mutable {
                         if (n) rec->record(Dir::out, b, n);
+                        if (ec) rec->io_error(ec);
                         std::move(h)(ec, n);
                     });
             },

@@ -1,6 +1,7 @@
 #include "services/registry.hpp"
 
 #include "services/http/http_service.hpp"
+#include "services/tcp/tcp_service.hpp"
 
 namespace wirelab {
 
@@ -8,6 +9,8 @@ const ServiceKinds& service_kinds() {
     static const ServiceKinds kinds = {
         {"http", "json-server compatible REST API (Boost.Beast), state in SQLite",
          http::make_http_service},
+        {"tcp", "raw TCP server: echo, line dialogues or length-prefixed JSON frames",
+         tcp_proto::make_tcp_service},
     };
     return kinds;
 }

@@ -1,8 +1,8 @@
-#include "checks/match.hpp"
+#include "runtime/match.hpp"
 
 #include <cstdio>
 
-namespace wirelab::checks {
+namespace wirelab {
 
 Pattern compile_pattern(const Spec& spec, const std::string& key, const std::string& source) {
     std::string src = source;
@@ -100,4 +100,4 @@ std::string printable(const std::string& s, std::size_t max) {
     return out;
 }
 
-}  // namespace wirelab::checks
+}  // namespace wirelab
