@@ -88,6 +88,26 @@ public:
         Spec& s = ctx.spec;
         listen_ = read_listen_spec(s, ctx);
         body_limit_ = static_cast<std::size_t>(s.integer("body_limit", 1 << 20, 1, 1LL << 30));
+        chunked_ = s.boolean("chunked", false);
+        if (const json* pages = s.get("pages")) {
+            // Static pages served for GET/HEAD before the REST routes.
+            if (!pages->is_object())
+                s.fail("pages", "\"pages\" maps paths to pages, e.g. {\"/\": {\"text\": \"<p>hi</p>\"}}");
+            for (auto it = pages->begin(); it != pages->end(); ++it) {
+                Spec p(s.doc(), it.value(), s.pointer("pages") + "/" + pointer_escape(it.key()), "page");
+                if (it.key().empty() || it.key()[0] != '/') p.fail("", "a page's path must start with '/'");
+                Page page;
+                page.content_type = p.string("content_type", "text/html; charset=UTF-8");
+                std::string text = p.string("text");
+                auto repeat = p.integer("repeat", 1, 1, 100000000);
+                if (text.size() * static_cast<std::size_t>(repeat) > (256u << 20))
+                    p.fail("repeat", "a page may be at most 256 MB");
+                page.body.reserve(text.size() * static_cast<std::size_t>(repeat));
+                for (std::int64_t i = 0; i < repeat; ++i) page.body += text;
+                p.finish();
+                pages_[it.key()] = std::move(page);
+            }
+        }
         header_limit_ = static_cast<std::size_t>(s.integer("header_limit", 16 * 1024, 1024, 1 << 20));
         keep_alive_s_ = s.integer("keep_alive_timeout", 5, 1, 3600);
         ojson db = ojson::object();
@@ -186,7 +206,12 @@ private:
         }
 
         StoreResponse out;
-        if (raw_path == "/" && (method == "GET" || method == "HEAD")) {
+        auto page = pages_.find(raw_path);
+        if (page != pages_.end() && (method == "GET" || method == "HEAD")) {
+            out.status = 200;
+            out.content_type = page->second.content_type;
+            out.body = page->second.body;
+        } else if (raw_path == "/" && (method == "GET" || method == "HEAD")) {
             out.status = 200;
             out.content_type = "text/html; charset=UTF-8";
             out.body = kHomePage;
@@ -227,6 +252,26 @@ private:
             if (method != "HEAD") res.body() = std::move(out.body);
         }
         return res;
+    }
+
+    /// The response with Transfer-Encoding: chunked, the body cut into
+    /// chunks of at most 1000 bytes (so a reader must loop over chunks).
+    static std::string chunked_wire(Response& res) {
+        res.erase(bhttp::field::content_length);
+        res.set(bhttp::field::transfer_encoding, "chunked");
+        std::string out = "HTTP/1.1 " + std::to_string(res.result_int()) + " " + std::string(res.reason()) + "\r\n";
+        for (const auto& f : res) out += std::string(f.name_string()) + ": " + std::string(f.value()) + "\r\n";
+        out += "\r\n";
+        const std::string& body = res.body();
+        char size[16];
+        for (std::size_t i = 0; i < body.size(); i += 1000) {
+            std::size_t n = std::min<std::size_t>(1000, body.size() - i);
+            std::snprintf(size, sizeof size, "%zx\r\n", n);
+            out += size;
+            out.append(body, i, n);
+            out += "\r\n";
+        }
+        return out + "0\r\n\r\n";
     }
 
     static nlohmann::json header_list(const auto& fields) {
@@ -410,7 +455,13 @@ private:
                 {"resp_body_truncated", res.body().size() > journal_.body_cap()}};
             // Writes may be slowed down on purpose: allow for the profile.
             c.expires_after(std::chrono::seconds(300));
-            co_await bhttp::async_write(stream, res, asio::redirect_error(use_awaitable, ec));
+            if (chunked_ && req.version() == 11 && !res.body().empty()) {
+                std::string wire = chunked_wire(res);
+                row["resp_headers"] = header_list(res);
+                co_await asio::async_write(stream, asio::buffer(wire), asio::redirect_error(use_awaitable, ec));
+            } else {
+                co_await bhttp::async_write(stream, res, asio::redirect_error(use_awaitable, ec));
+            }
             row["ended_us"] = journal_.now();
             if (ec) row["error"] = "response not delivered: " + ec.message();
             journal_.http(row);
@@ -427,6 +478,11 @@ private:
     ListenSpec listen_;
     bool stopping_ = false;
     std::size_t body_limit_ = 0, header_limit_ = 0;
+    struct Page {
+        std::string content_type, body;
+    };
+    std::map<std::string, Page> pages_;
+    bool chunked_ = false;
     long long keep_alive_s_ = 5;
     std::unique_ptr<JsonStore> store_;
     std::unique_ptr<DocState> state_;

@@ -1,0 +1,39 @@
+# Mistake: I used requests.get(): the status is the same, but the whole page is downloaded — 5 MB over a slow link.
+# fails: uses-head, no-get, big-page-ok
+"""A wrong solution for the requests-head lab: see the two comment lines above."""
+import sys
+
+import requests
+
+TIMEOUT = 2  # seconds
+
+
+def main(argv):
+    if len(argv) < 2:
+        print("usage: checker.py host [port]", file=sys.stderr)
+        return 1
+    host = argv[1]
+    port = 80
+    if len(argv) > 2:
+        try:
+            port = int(argv[2])
+        except ValueError:
+            port = 0
+        if not 1 <= port <= 65535:
+            print(f"invalid port: {argv[2]!r} (expected 1-65535)", file=sys.stderr)
+            return 2
+    try:
+        response = requests.get(f"http://{host}:{port}/", timeout=TIMEOUT)
+    except requests.exceptions.Timeout:
+        print(f"{host}:{port} did not answer within {TIMEOUT} s", file=sys.stderr)
+        return 3
+    except requests.exceptions.RequestException as e:
+        print(f"cannot check {host}:{port}: {e}", file=sys.stderr)
+        return 4
+    version = response.raw.version  # 10 or 11
+    print(f"HTTP/{version // 10}.{version % 10} {response.status_code} {response.reason}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
