@@ -153,13 +153,46 @@ private:
         return stream_ + ":\n" + out;
     }
 
+    /// For a multi-line expectation: the first line that differs, with the
+    /// lines around it, rather than two walls of text.
+    Verdict first_difference(const std::string& want, const std::string& got) const {
+        auto lines = [](const std::string& t) {
+            std::vector<std::string> v;
+            std::istringstream in(t);
+            for (std::string l; std::getline(in, l);) v.push_back(l);
+            return v;
+        };
+        auto w = lines(want), g = lines(got);
+        std::size_t i = 0;
+        while (i < w.size() && i < g.size() && w[i] == g[i]) ++i;
+        std::string where = "line " + std::to_string(i + 1);
+        std::string msg = i >= g.size() ? stream_ + " stops after " + std::to_string(g.size()) + " of " +
+                                              std::to_string(w.size()) + " lines"
+                          : i >= w.size() ? stream_ + " has " + std::to_string(g.size() - w.size()) +
+                                                " line(s) more than expected, from " + where
+                                          : stream_ + " differs from " + where;
+        std::string expected = i < w.size() ? where + ": " + printable(w[i], 160) : "nothing after line " + std::to_string(i);
+        std::string observed;
+        std::size_t from = i >= 2 ? i - 2 : 0;
+        for (std::size_t k = from; k < g.size() && k < i + 3; ++k)
+            observed += (k == i ? "→ " : "  ") + std::to_string(k + 1) + ": " + printable(g[k], 160) + "\n";
+        if (observed.empty()) observed = "(no output on " + stream_ + ")";
+        else observed = stream_ + " around " + where + ":\n" + observed.substr(0, observed.size() - 1);
+        Verdict v = Verdict::fail(msg, expected, observed);
+        v.evidence = {{"line", i + 1}, {"expected_lines", w.size()}, {"got_lines", g.size()}};
+        return v;
+    }
+
     Verdict one(const CaseRow& c) const {
         const std::string& text = stream_ == "stdout" ? c.out : c.err;
         switch (mode_) {
-            case Mode::equals:
-                if (normalise(text) == normalise(texts_[0])) return Verdict::pass();
-                return Verdict::fail(stream_ + " is not what was expected",
-                                     shorten(texts_[0], 400), shown(text));
+            case Mode::equals: {
+                std::string want = normalise(texts_[0]), got = normalise(text);
+                if (got == want) return Verdict::pass();
+                if (want.find('\n') == want.size() - 1)  // one line: show it whole
+                    return Verdict::fail(stream_ + " is not what was expected", shorten(texts_[0], 400), shown(text));
+                return first_difference(want, got);
+            }
             case Mode::contains:
                 for (const auto& t : texts_)
                     if (text.find(t) == std::string::npos)

@@ -99,7 +99,11 @@ std::string render_text(const ReportInput& in, bool color) {
         }
         if (!v.message.empty()) o << pad << v.message << "\n";
         if (v.status == Status::skip) continue;
-        if (!v.expected.empty()) o << pad << paint("2", "expected: ") << indent(v.expected, "").substr(0) << "\n";
+        if (!v.expected.empty()) {
+            // A multi-line expectation lines up under its first line.
+            std::string e = indent(v.expected, pad + "          ");
+            o << pad << paint("2", "expected: ") << e.substr(pad.size() + 10) << "\n";
+        }
         if (!v.observed.empty()) o << indent(v.observed, pad + "  ") << "\n";
         if (!r.info->hint.empty() && v.status == Status::fail)
             o << pad << paint("36", "hint: ") << r.info->hint << "\n";

@@ -41,6 +41,12 @@ struct FaultProfile {
     micros slow_close_us = 0;      // wait before the server's own close
     std::uint64_t bandwidth = 0;   // bytes per second
     bool strict = false;           // http: reject what a strict server rejects
+    // Datagram services (udp): rates from 0 to 1, per datagram.
+    double drop = 0;               // datagrams the service sends that are lost
+    double drop_in = 0;            // datagrams it receives that are lost
+    double duplicate = 0;          // sent twice
+    double reorder = 0;            // held back and sent after the next one
+    std::size_t truncate = 0;      // datagrams cut to at most this many bytes
     std::vector<StatusFault> status;  // http only
 
     /// True when the profile changes nothing about writes (no stream faults).
@@ -49,7 +55,11 @@ struct FaultProfile {
                !reset_after && bandwidth == 0;
     }
     bool empty() const {
-        return stream_clean() && !tarpit && !refuse && slow_close_us == 0 && !strict && status.empty();
+        return stream_clean() && !tarpit && !refuse && slow_close_us == 0 && !strict && status.empty() &&
+               datagram_clean();
+    }
+    bool datagram_clean() const {
+        return drop == 0 && drop_in == 0 && duplicate == 0 && reorder == 0 && truncate == 0;
     }
     /// The profile as it is journaled: only the faults that are set.
     nlohmann::json describe() const;

@@ -56,6 +56,11 @@ FaultProfile parse_fault_profile(Spec& s, std::string name) {
     p.slow_close_us = ms(s.number("slow_close_ms", 0, 0, 600000));
     p.bandwidth = static_cast<std::uint64_t>(s.integer("bandwidth", 0, 0, 1LL << 40));
     p.strict = s.boolean("strict", false);
+    p.drop = s.number("drop", 0, 0, 1);
+    p.drop_in = s.number("drop_in", 0, 0, 1);
+    p.duplicate = s.number("duplicate", 0, 0, 1);
+    p.reorder = s.number("reorder", 0, 0, 1);
+    p.truncate = static_cast<std::size_t>(s.integer("truncate", 0, 0, 65507));
     if (const json* st = s.get("status")) {
         if (!st->is_array())
             s.fail("status", "\"status\" must be an array of status faults",
@@ -107,6 +112,11 @@ nlohmann::json FaultProfile::describe() const {
     if (slow_close_us) d["slow_close_ms"] = slow_close_us / 1000.0;
     if (bandwidth) d["bandwidth"] = bandwidth;
     if (strict) d["strict"] = true;
+    if (drop) d["drop"] = drop;
+    if (drop_in) d["drop_in"] = drop_in;
+    if (duplicate) d["duplicate"] = duplicate;
+    if (reorder) d["reorder"] = reorder;
+    if (truncate) d["truncate"] = truncate;
     for (const auto& s : status) {
         nlohmann::json f = {{"status", s.status}};
         if (!s.nth.empty()) f["nth"] = s.nth;
@@ -139,6 +149,12 @@ std::string fault_words(const nlohmann::json& d) {
     if (d.contains("slow_close_ms")) add("waits " + num(d["slow_close_ms"]) + " ms before closing");
     if (d.contains("bandwidth")) add("sends at most " + num(d["bandwidth"]) + " bytes/s");
     if (d.contains("strict")) add("parses requests strictly");
+    auto pct = [&](const char* k) { return num(nlohmann::json(d[k].get<double>() * 100)) + "%"; };
+    if (d.contains("drop")) add("loses " + pct("drop") + " of the datagrams it sends");
+    if (d.contains("drop_in")) add("loses " + pct("drop_in") + " of the datagrams it receives");
+    if (d.contains("duplicate")) add("sends " + pct("duplicate") + " of its datagrams twice");
+    if (d.contains("reorder")) add("swaps " + pct("reorder") + " of its datagrams with the next");
+    if (d.contains("truncate")) add("cuts datagrams to " + num(d["truncate"]) + " bytes");
     if (d.contains("status"))
         for (const auto& f : d["status"]) add("answers " + num(f["status"]) + " to some requests");
     return out;

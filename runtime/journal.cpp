@@ -38,7 +38,7 @@ CREATE TABLE http(
 CREATE TABLE messages(
   id INTEGER PRIMARY KEY, case_id INTEGER, service TEXT NOT NULL, connection_id INTEGER,
   seq INTEGER, dir TEXT NOT NULL CHECK (dir IN ('in', 'out')), t_us INTEGER NOT NULL,
-  protocol TEXT NOT NULL, data BLOB, json TEXT, error TEXT);
+  protocol TEXT NOT NULL, data BLOB, json TEXT, error TEXT, peer TEXT, fault TEXT);
 CREATE INDEX messages_by_connection ON messages(connection_id, seq);
 CREATE TABLE events(
   id INTEGER PRIMARY KEY, t_us INTEGER NOT NULL, case_id INTEGER, service TEXT,
@@ -50,8 +50,8 @@ const char* kHttpColumns[] = {"service", "connection_id", "seq", "started_us", "
                               "req_headers", "req_body", "req_body_truncated", "status",
                               "reason", "resp_headers", "resp_body", "resp_body_truncated",
                               "error"};
-const char* kMessageColumns[] = {"service", "connection_id", "seq", "dir", "t_us",
-                                 "protocol", "data", "json", "error"};
+const char* kMessageColumns[] = {"service", "connection_id", "seq", "dir", "t_us", "protocol",
+                                 "data", "json", "error", "peer", "fault"};
 }  // namespace
 
 Journal::Journal(const std::filesystem::path& file)

@@ -154,8 +154,8 @@ const std::vector<MessageRow>& JournalReader::messages() {
     if (messages_) return *messages_;
     messages_.emplace();
     auto s = db_->prepare(
-        "SELECT id, case_id, service, connection_id, seq, dir, t_us, protocol, data, json, error "
-        "FROM messages ORDER BY id");
+        "SELECT id, case_id, service, connection_id, seq, dir, t_us, protocol, data, json, error, "
+        "peer, fault FROM messages ORDER BY id");
     while (s.step()) {
         MessageRow m;
         m.id = s.integer(0);
@@ -172,6 +172,8 @@ const std::vector<MessageRow>& JournalReader::messages() {
             if (!j.is_discarded()) m.json = std::move(j);
         }
         m.error = s.text(10);
+        m.peer = s.text(11);
+        m.fault = s.text(12);
         messages_->push_back(std::move(m));
     }
     return *messages_;

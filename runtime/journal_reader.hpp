@@ -65,6 +65,8 @@ struct ConnRow {
 struct MessageRow {
     std::int64_t id = 0, case_id = 0, connection_id = 0;
     std::string service, dir, protocol, data, error;
+    std::string peer;   // datagrams: the other end's address
+    std::string fault;  // datagrams: what the fault layer did to it ("dropped", ...)
     int seq = 0;
     micros t_us = 0;
     std::optional<nlohmann::json> json;  // the message parsed, when it is JSON

@@ -2,6 +2,7 @@
 
 #include "services/http/http_service.hpp"
 #include "services/tcp/tcp_service.hpp"
+#include "services/udp/udp_service.hpp"
 
 namespace wirelab {
 
@@ -11,6 +12,8 @@ const ServiceKinds& service_kinds() {
          http::make_http_service},
         {"tcp", "raw TCP server: echo, line dialogues or length-prefixed JSON frames",
          tcp_proto::make_tcp_service},
+        {"udp", "UDP server: echo, text or JSON request/response, telemetry with NAK retransmission",
+         udp_proto::make_udp_service},
     };
     return kinds;
 }

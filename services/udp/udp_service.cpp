@@ -1,0 +1,300 @@
+// The `udp` service: datagrams in, datagrams out — echo, a text or JSON
+// request/response dialogue, or a telemetry stream with sequence numbers
+// and NAK-based retransmission. Every datagram is a `messages` row; the
+// datagram fault layer (drop, duplicate, reorder, delay, truncate) is
+// seeded per case and journals what it did to each datagram.
+#include "services/udp/udp_service.hpp"
+
+#include <boost/asio/ip/udp.hpp>
+#include <deque>
+#include <fstream>
+#include <random>
+#include <sstream>
+
+#include "runtime/errors.hpp"
+#include "runtime/faults.hpp"
+#include "runtime/journal.hpp"
+#include "runtime/lab.hpp"
+#include "runtime/listener.hpp"
+#include "services/tcp/protocol.hpp"
+
+namespace wirelab::udp_proto {
+
+namespace {
+
+using udp = asio::ip::udp;
+using json = nlohmann::json;
+using tcp_proto::Dialogue;
+using tcp_proto::Kind;
+using tcp_proto::Message;
+
+std::string endpoint_str(const udp::endpoint& e) {
+    auto a = e.address();
+    return (a.is_v6() ? "[" + a.to_string() + "]" : a.to_string()) + ":" + std::to_string(e.port());
+}
+
+class UdpService final : public Service {
+public:
+    explicit UdpService(ServiceContext& ctx)
+        : name_(ctx.name), io_(ctx.io), journal_(ctx.journal), socket_(ctx.io), hold_timer_(ctx.io) {
+        Spec& s = ctx.spec;
+        listen_ = read_listen_spec(s, ctx);
+        protocol_ = s.string("protocol");
+        static const std::vector<std::string> protocols = {"echo", "lines", "json", "telemetry"};
+        if (std::find(protocols.begin(), protocols.end(), protocol_) == protocols.end()) {
+            std::string guess = did_you_mean(protocol_, protocols);
+            s.fail("protocol", "unknown protocol \"" + protocol_ + "\"",
+                   guess.empty() ? "use \"echo\", \"lines\", \"json\" or \"telemetry\"" : "did you mean \"" + guess + "\"?");
+        }
+        if (protocol_ == "lines" || protocol_ == "json")
+            dialogue_.emplace(s, protocol_ == "lines" ? Kind::lines : Kind::frames);
+        if (protocol_ == "telemetry") {
+            Spec t = s.object("telemetry");
+            std::string text;
+            if (auto f = t.opt_string("file")) {
+                std::ifstream in(ctx.lab_dir / *f, std::ios::binary);
+                if (!in)
+                    t.fail("file", "file \"" + *f + "\" not found in " + ctx.lab_dir.string(),
+                           "the path is relative to the lab folder");
+                std::stringstream ss;
+                ss << in.rdbuf();
+                text = ss.str();
+            } else {
+                text = t.string("text");
+            }
+            if (text.empty()) t.fail("text", "the telemetry payload is empty");
+            auto chunk = static_cast<std::size_t>(t.integer("chunk", 64, 1, 8192));
+            interval_us_ = static_cast<micros>(t.number("interval_ms", 2, 0, 10000) * 1000);
+            // Cut at byte boundaries that do not split a UTF-8 character, so
+            // every piece is valid JSON text.
+            for (std::size_t i = 0; i < text.size();) {
+                std::size_t n = std::min(chunk, text.size() - i);
+                while (i + n < text.size() && n > 1 && (static_cast<unsigned char>(text[i + n]) & 0xc0) == 0x80) --n;
+                pieces_.push_back(text.substr(i, n));
+                i += n;
+            }
+            t.finish();
+        }
+        s.finish();
+    }
+
+    void start() override {
+        udp::endpoint ep(asio::ip::make_address(listen_.host), listen_.port);
+        error_code ec;
+        socket_.open(ep.protocol(), ec);
+        if (!ec) socket_.bind(ep, ec);
+        if (ec) {
+            if (ec == asio::error::address_in_use)
+                throw EnvError("UDP port " + std::to_string(ep.port()) + " on " + listen_.host +
+                                   " is already in use, so service \"" + name_ + "\" (udp) cannot bind it",
+                               "stop the program that holds it, or run with --ephemeral to use free ports; your "
+                               "script then reads the address from " + service_env_stem(name_) + "_HOST and _PORT");
+            throw EnvError("service \"" + name_ + "\" cannot bind UDP " + listen_.host + ":" +
+                               std::to_string(ep.port()) + ": " + ec.message(),
+                           "check the \"host\" and \"port\" of the service");
+        }
+        port_ = socket_.local_endpoint().port();
+        asio::co_spawn(io_, receive_loop(), asio::detached);
+    }
+
+    void stop() override {
+        stopping_ = true;
+        error_code ig;
+        socket_.close(ig);
+        hold_timer_.cancel();
+    }
+
+    Endpoint endpoint() const override { return {"udp", listen_.host, port_}; }
+
+    void set_faults(const FaultProfile& p, std::uint64_t seed) override {
+        profile_ = p;
+        rng_.seed(seed);
+        seq_in_ = seq_out_ = 0;
+        if (!p.datagram_clean() || p.latency_us)
+            journal_.event("fault", name_, {{"fault", "datagrams"}, {"profile", p.describe()}});
+    }
+
+private:
+    bool coin(double rate) { return rate > 0 && std::uniform_real_distribution<double>(0, 1)(rng_) < rate; }
+
+    void record(const char* dir, const std::string& data, const udp::endpoint& peer, const std::string& fault,
+                int seq) {
+        json row = {{"service", name_}, {"seq", seq}, {"dir", dir}, {"protocol", "udp-" + protocol_},
+                    {"data", data}, {"peer", endpoint_str(peer)}};
+        if (!fault.empty()) row["fault"] = fault;
+        if (protocol_ == "json" || protocol_ == "telemetry") {
+            auto j = json::parse(data, nullptr, false);
+            if (j.is_discarded())
+                row["error"] = tcp_proto::valid_utf8(data) ? "not valid JSON" : "not valid UTF-8";
+            else
+                row["json"] = j.dump(-1, ' ', false, json::error_handler_t::replace);
+        }
+        journal_.message(row);
+    }
+
+    awaitable<void> receive_loop() {
+        std::vector<char> buf(65536);
+        while (!stopping_) {
+            udp::endpoint peer;
+            error_code ec;
+            std::size_t n = co_await socket_.async_receive_from(asio::buffer(buf), peer,
+                                                                 asio::redirect_error(use_awaitable, ec));
+            if (ec) {
+                if (stopping_ || ec == asio::error::operation_aborted) co_return;
+                // ICMP port unreachable from an earlier send surfaces here
+                // on Linux: the learner's socket went away. Keep serving.
+                continue;
+            }
+            std::string data(buf.data(), n);
+            int seq = ++seq_in_;
+            if (coin(profile_.drop_in)) {
+                record("in", data, peer, "dropped", seq);
+                continue;
+            }
+            record("in", data, peer, "", seq);
+            handle(data, peer);
+        }
+    }
+
+    void handle(const std::string& data, const udp::endpoint& peer) {
+        if (protocol_ == "echo") return send(data, peer);
+        if (protocol_ == "telemetry") return telemetry(data, peer);
+        Message m;
+        m.data = data;
+        if (protocol_ == "lines") {
+            while (!m.data.empty() && (m.data.back() == '\n' || m.data.back() == '\r')) m.data.pop_back();
+        } else {
+            auto j = json::parse(data, nullptr, false);
+            if (j.is_discarded())
+                m.error = tcp_proto::valid_utf8(data) ? "the datagram is not valid JSON" : "the datagram is not valid UTF-8";
+            else
+                m.json = std::move(j);
+        }
+        for (const auto& reply : dialogue_->answer(m).messages) send(reply, peer);
+    }
+
+    void telemetry(const std::string& data, const udp::endpoint& peer) {
+        auto j = json::parse(data, nullptr, false);
+        std::string op = j.is_object() && j.contains("op") && j["op"].is_string() ? j["op"].get<std::string>() : "";
+        if (op == "start") {
+            std::vector<std::size_t> all(pieces_.size());
+            for (std::size_t i = 0; i < all.size(); ++i) all[i] = i;
+            asio::co_spawn(io_, stream(std::move(all), peer), asio::detached);
+        } else if (op == "nak") {
+            std::vector<std::size_t> want;
+            const json& seqs = j.contains("seq") ? j["seq"] : json();
+            for (const auto& v : seqs.is_array() ? seqs : json::array({seqs}))
+                if (v.is_number_integer() && v.get<std::int64_t>() >= 0 &&
+                    static_cast<std::size_t>(v.get<std::int64_t>()) < pieces_.size())
+                    want.push_back(static_cast<std::size_t>(v.get<std::int64_t>()));
+            if (want.empty())
+                send(json{{"error", "a nak names the missing sequence numbers: {\"op\": \"nak\", \"seq\": [3, 7]}"}}.dump(),
+                     peer);
+            else
+                asio::co_spawn(io_, stream(std::move(want), peer), asio::detached);
+        } else if (op == "done") {
+            send(json{{"op", "bye"}}.dump(), peer);
+        } else {
+            send(json{{"error", "send {\"op\": \"start\"}, then {\"op\": \"nak\", \"seq\": [...]} for what is missing, "
+                                "then {\"op\": \"done\"}"}}.dump(),
+                 peer);
+        }
+    }
+
+    awaitable<void> stream(std::vector<std::size_t> seqs, udp::endpoint peer) {
+        asio::steady_timer t(io_);
+        for (std::size_t k = 0; k < seqs.size() && !stopping_; ++k) {
+            std::size_t i = seqs[k];
+            send(json{{"seq", i}, {"total", pieces_.size()}, {"data", pieces_[i]}}.dump(-1, ' ', false,
+                                                                                      json::error_handler_t::replace),
+                 peer);
+            if (interval_us_ > 0 && k + 1 < seqs.size()) {
+                t.expires_after(std::chrono::microseconds(interval_us_));
+                error_code ec;
+                co_await t.async_wait(asio::redirect_error(use_awaitable, ec));
+            }
+        }
+        flush_held();
+    }
+
+    /// Sends one datagram through the fault layer.
+    void send(std::string data, const udp::endpoint& peer) {
+        int seq = ++seq_out_;
+        if (coin(profile_.drop)) return record("out", data, peer, "dropped", seq);
+        std::string fault;
+        if (profile_.truncate && data.size() > profile_.truncate) data.resize(profile_.truncate), fault = "truncated";
+        bool dup = coin(profile_.duplicate);
+        if (held_) {
+            // A datagram held back goes out after this one: they swap.
+            deliver(data, peer, seq, fault);
+            auto h = std::move(*held_);
+            held_.reset();
+            hold_timer_.cancel();
+            deliver(h.data, h.peer, h.seq, "reordered");
+        } else if (coin(profile_.reorder)) {
+            held_ = Held{data, peer, seq};
+            // Nothing follows within 50 ms: send it anyway.
+            hold_timer_.expires_after(std::chrono::milliseconds(50));
+            hold_timer_.async_wait([this](error_code ec) {
+                if (!ec) flush_held();
+            });
+        } else {
+            deliver(data, peer, seq, fault);
+        }
+        if (dup) deliver(data, peer, ++seq_out_, "duplicate");
+    }
+
+    void flush_held() {
+        if (!held_) return;
+        auto h = std::move(*held_);
+        held_.reset();
+        deliver(h.data, h.peer, h.seq, "reordered");
+    }
+
+    void deliver(const std::string& data, const udp::endpoint& peer, int seq, const std::string& fault) {
+        micros delay = profile_.latency_us;
+        if (profile_.jitter_us) delay += static_cast<micros>(rng_() % static_cast<std::uint64_t>(profile_.jitter_us));
+        record("out", data, peer, delay > 0 && fault.empty() ? "delayed" : fault, seq);
+        auto payload = std::make_shared<std::string>(data);
+        if (delay <= 0) {
+            error_code ig;
+            socket_.send_to(asio::buffer(*payload), peer, 0, ig);
+            return;
+        }
+        auto t = std::make_shared<asio::steady_timer>(io_, std::chrono::microseconds(delay));
+        t->async_wait([this, t, payload, peer](error_code ec) {
+            if (ec || stopping_) return;
+            error_code ig;
+            socket_.send_to(asio::buffer(*payload), peer, 0, ig);
+        });
+    }
+
+    struct Held {
+        std::string data;
+        udp::endpoint peer;
+        int seq;
+    };
+
+    std::string name_;
+    asio::io_context& io_;
+    Journal& journal_;
+    ListenSpec listen_;
+    udp::socket socket_;
+    unsigned short port_ = 0;
+    std::string protocol_;
+    std::optional<Dialogue> dialogue_;
+    std::vector<std::string> pieces_;
+    micros interval_us_ = 2000;
+    FaultProfile profile_;
+    std::mt19937_64 rng_;
+    int seq_in_ = 0, seq_out_ = 0;
+    std::optional<Held> held_;
+    asio::steady_timer hold_timer_;
+    bool stopping_ = false;
+};
+
+}  // namespace
+
+std::unique_ptr<Service> make_udp_service(ServiceContext& ctx) { return std::make_unique<UdpService>(ctx); }
+
+}  // namespace wirelab::udp_proto
