@@ -12,7 +12,7 @@ import unittest
 
 import requests
 
-from wltest import SOURCE, Up, main, query, run_wirelab
+from wltest import SOURCE, ServedLab, main, query, run_wirelab
 
 FIXTURES = os.path.join(SOURCE, "tests", "integration", "fault_fixtures")
 GET_CARS = b"GET /cars HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"
@@ -40,15 +40,8 @@ def body(response):
     return response.split(b"\r\n\r\n", 1)[1]
 
 
-class FaultProfiles(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.up = Up(os.path.join(FIXTURES, "services"))
-        cls.up.__enter__()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.up.__exit__(None, None, None)
+class FaultProfiles(ServedLab):
+    LAB = os.path.join(FIXTURES, "services")
 
     def port(self, name):
         return self.up.port(name)

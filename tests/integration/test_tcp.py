@@ -9,7 +9,7 @@ import struct
 import time
 import unittest
 
-from wltest import SOURCE, Up, main, query
+from wltest import SOURCE, ServedLab, main, query
 
 LAB = os.path.join(SOURCE, "tests", "integration", "tcp_fixtures")
 
@@ -55,19 +55,11 @@ def recv_frame(sock):
     return json.loads(recv_exactly(sock, n))
 
 
-class TcpService(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.up = Up(LAB)
-        cls.up.__enter__()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.up.__exit__(None, None, None)
+class TcpService(ServedLab):
+    LAB = LAB
 
     def messages(self, service):
-        time.sleep(0.1)  # the journal commits every 20 ms
-        return query(self.up.journal,
+        return self.journal_rows(
                      "SELECT connection_id, dir, seq, data, json, error FROM messages WHERE service = ? ORDER BY id",
                      service)
 

@@ -8,20 +8,13 @@ import tempfile
 import time
 import unittest
 
-from wltest import SOURCE, Up, main, query, run_wirelab
+from wltest import SOURCE, ServedLab, main, query, run_wirelab
 
 LAB = os.path.join(SOURCE, "tests", "integration", "udp_fixtures")
 
 
-class UdpService(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.up = Up(LAB)
-        cls.up.__enter__()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.up.__exit__(None, None, None)
+class UdpService(ServedLab):
+    LAB = LAB
 
     def setUp(self):
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -35,8 +28,7 @@ class UdpService(unittest.TestCase):
         return self.sock.recvfrom(65536)[0]
 
     def rows(self, service):
-        time.sleep(0.1)
-        return query(self.up.journal, "SELECT dir, data, json, error, fault FROM messages WHERE service = ? ORDER BY id",
+        return self.journal_rows("SELECT dir, data, json, error, fault FROM messages WHERE service = ? ORDER BY id",
                      service)
 
     def test_url(self):

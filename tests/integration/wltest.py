@@ -86,6 +86,27 @@ class Up:
             self.tmp.cleanup()
 
 
+class ServedLab(unittest.TestCase):
+    """A test class whose tests share one `wirelab up LAB` (set LAB on the
+    subclass); `self.up` is the running Up, `self.messages(service)` the
+    service's journaled messages."""
+
+    LAB = None
+
+    @classmethod
+    def setUpClass(cls):
+        cls.up = Up(cls.LAB)
+        cls.up.__enter__()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.up.__exit__(None, None, None)
+
+    def journal_rows(self, sql, *params):
+        time.sleep(0.1)  # the journal commits every 20 ms
+        return query(self.up.journal, sql, *params)
+
+
 def query(db_path, sql, *params):
     """Rows of a read-only SQL query on a journal or state file."""
     con = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
