@@ -8,7 +8,7 @@ JOBS   ?= $(shell nproc)
 # installs requests; set WIRELAB_PYTHON to use another interpreter.
 export WIRELAB_PYTHON ?= $(shell test -x /usr/bin/python3 && echo /usr/bin/python3 || echo python3)
 
-.PHONY: all setup configure build test demo unit clean
+.PHONY: all setup configure build test demo unit bench clean
 
 all: build
 
@@ -34,5 +34,12 @@ demo: build
 	 $(WIRELAB) check rest-cars labs/rest-cars/mistakes/no_content_type.py --ephemeral; \
 	 test $$? -eq 1
 
+# Benchmarks (bench/README.md): a release build, never part of `make test`.
+bench: setup
+	@bench/setup
+	@cmake --preset release >/dev/null
+	@cmake --build build-release -j $(JOBS)
+	@bench/fault_layer.py --wirelab build-release/app/wirelab
+
 clean:
-	rm -rf $(BUILD)
+	rm -rf $(BUILD) build-release
