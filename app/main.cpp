@@ -14,6 +14,7 @@
 #include "runtime/errors.hpp"
 #include "runtime/lab.hpp"
 #include "runtime/session.hpp"
+#include "clients/registry.hpp"
 #include "services/registry.hpp"
 
 namespace fs = std::filesystem;
@@ -53,7 +54,7 @@ int cmd_list(const std::string& format) {
     std::vector<std::pair<std::string, std::string>> rows;
     for (const auto& dir : all_labs()) {
         try {
-            Lab lab = Lab::load(dir, service_kind_names());
+            Lab lab = Lab::load(dir, service_kind_names(), clients::driver_kind_names());
             rows.emplace_back(lab.id, lab.title);
             out.push_back({{"id", lab.id}, {"title", lab.title}, {"summary", lab.summary}, {"path", dir.string()}});
         } catch (const LabError& e) {
@@ -76,7 +77,7 @@ int cmd_list(const std::string& format) {
 }
 
 int cmd_show(const std::string& name) {
-    Lab lab = Lab::load(find_lab(name), service_kind_names());
+    Lab lab = Lab::load(find_lab(name), service_kind_names(), clients::driver_kind_names());
     auto checks = checks::compile_checks(lab);
     std::cout << lab.id << " — " << lab.title << "\n";
     if (!lab.summary.empty()) std::cout << lab.summary << "\n";
@@ -96,13 +97,13 @@ int cmd_show(const std::string& name) {
 
 int cmd_up(const std::string& name, bool ephemeral, const std::string& run_dir, const std::string& format,
            std::optional<std::uint64_t> seed) {
-    Lab lab = Lab::load(find_lab(name), service_kind_names());
+    Lab lab = Lab::load(find_lab(name), service_kind_names(), clients::driver_kind_names());
     SessionOptions opt;
     opt.seed = seed;
     opt.ephemeral = ephemeral;
     opt.run_dir = run_dir;
     opt.signal_is_normal_stop = true;
-    Session session(lab, service_kinds(), opt);
+    Session session(lab, service_kinds(), opt, clients::driver_kinds());
     session.start();
     session.serve([&] {
         if (format == "json") {
@@ -140,7 +141,7 @@ struct CheckArgs {
 };
 
 int cmd_check(const CheckArgs& a) {
-    Lab lab = Lab::load(find_lab(a.lab), service_kind_names());
+    Lab lab = Lab::load(find_lab(a.lab), service_kind_names(), clients::driver_kind_names());
     auto compiled = checks::compile_checks(lab);
 
     std::vector<std::string> argv = a.program;
@@ -165,7 +166,7 @@ int cmd_check(const CheckArgs& a) {
     opt.ephemeral = a.ephemeral;
     opt.run_dir = a.run_dir;
     opt.seed = a.seed;
-    Session session(lab, service_kinds(), opt);
+    Session session(lab, service_kinds(), opt, clients::driver_kinds());
     session.start();
     for (auto c : lab.cases) {
         if (a.timeout > 0) c.timeout_s = a.timeout;
@@ -208,14 +209,14 @@ int cmd_check(const CheckArgs& a) {
 }
 
 int cmd_lint(const std::string& name) {
-    Lab lab = Lab::load(find_lab(name), service_kind_names());
+    Lab lab = Lab::load(find_lab(name), service_kind_names(), clients::driver_kind_names());
     auto compiled = checks::compile_checks(lab);
     fs::path tmp = fs::temp_directory_path() / ("wirelab-lint-" + std::to_string(::getpid()));
     {
         SessionOptions opt;
         opt.run_dir = tmp;
         opt.handle_signals = false;
-        Session session(lab, service_kinds(), opt);  // validates every service spec
+        Session session(lab, service_kinds(), opt, clients::driver_kinds());  // validates every service spec
     }
     std::error_code ec;
     fs::remove_all(tmp, ec);

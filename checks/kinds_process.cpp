@@ -47,7 +47,11 @@ std::string output_tail(const CaseRow& c) {
 class ExitCheck : public Check {
 public:
     ExitCheck(Spec& s, const CheckContext& ctx) {
+        // With only "max_cpu_ms", the status is not checked (a server
+        // stopped with Ctrl-C dies of SIGINT).
+        check_code_ = s.has("code") || !s.has("max_cpu_ms");
         code_ = static_cast<int>(s.integer("code", 0, 0, 255));
+        if (auto ms = s.opt_integer("max_cpu_ms", 0, 3600000)) max_cpu_us_ = *ms * 1000;
         cases_ = ctx.cases(s);
     }
     Verdict evaluate(RunData& run) const override {
@@ -58,6 +62,13 @@ public:
             micros took = c->ended_us.value_or(c->started_us) - c->started_us;
             if (!c->start_error.empty())
                 return Verdict::fail(p + "the program could not start: " + c->start_error);
+            if (max_cpu_us_ && c->cpu_user_us + c->cpu_sys_us > *max_cpu_us_)
+                return Verdict::fail(p + "the program used " + std::to_string((c->cpu_user_us + c->cpu_sys_us) / 1000) +
+                                         " ms of CPU time in " + seconds(took) + " — a loop that never waits?",
+                                     "at most " + std::to_string(*max_cpu_us_ / 1000) + " ms of CPU time",
+                                     "user " + std::to_string(c->cpu_user_us / 1000) + " ms, system " +
+                                         std::to_string(c->cpu_sys_us / 1000) + " ms");
+            if (!check_code_) continue;
             if (c->timed_out)
                 return Verdict::fail(p + "the program did not finish within " + seconds(took) +
                                          " and was stopped",
@@ -77,6 +88,8 @@ public:
 
 private:
     int code_ = 0;
+    bool check_code_ = true;
+    std::optional<micros> max_cpu_us_;
     std::vector<std::string> cases_;
 };
 

@@ -12,6 +12,9 @@ const std::vector<CheckKind>& check_kinds() {
         {"connections", "how connections were used and closed", make_connections_check},
         {"stream", "the raw bytes of a service's connections, per direction", make_stream_check},
         {"messages", "protocol messages (lines, frames) a service received or sent", make_messages_check},
+        {"client", "server labs: a simulated client's script went through (and fast enough)", make_client_check},
+        {"server", "server labs: the learner's server listened, stopped on a signal, released its port",
+         make_server_check},
     };
     return kinds;
 }

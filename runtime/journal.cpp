@@ -16,7 +16,8 @@ CREATE TABLE cases(
   exit_code INTEGER, signal INTEGER, timed_out INTEGER NOT NULL DEFAULT 0,
   start_error TEXT,
   stdout BLOB, stderr BLOB, stdout_bytes INTEGER, stderr_bytes INTEGER,
-  stdout_truncated INTEGER, stderr_truncated INTEGER);
+  stdout_truncated INTEGER, stderr_truncated INTEGER,
+  cpu_user_us INTEGER, cpu_sys_us INTEGER);
 CREATE TABLE connections(
   id INTEGER PRIMARY KEY, case_id INTEGER, service TEXT NOT NULL,
   transport TEXT NOT NULL, role TEXT NOT NULL, local TEXT, peer TEXT, pid INTEGER,
@@ -40,6 +41,10 @@ CREATE TABLE messages(
   seq INTEGER, dir TEXT NOT NULL CHECK (dir IN ('in', 'out')), t_us INTEGER NOT NULL,
   protocol TEXT NOT NULL, data BLOB, json TEXT, error TEXT, peer TEXT, fault TEXT);
 CREATE INDEX messages_by_connection ON messages(connection_id, seq);
+CREATE TABLE steps(
+  id INTEGER PRIMARY KEY, case_id INTEGER, client TEXT NOT NULL, connection_id INTEGER,
+  idx INTEGER, action TEXT NOT NULL, ok INTEGER NOT NULL, expected TEXT, got BLOB,
+  started_us INTEGER, ended_us INTEGER);
 CREATE TABLE events(
   id INTEGER PRIMARY KEY, t_us INTEGER NOT NULL, case_id INTEGER, service TEXT,
   connection_id INTEGER, kind TEXT NOT NULL, detail TEXT);
@@ -50,6 +55,8 @@ const char* kHttpColumns[] = {"service", "connection_id", "seq", "started_us", "
                               "req_headers", "req_body", "req_body_truncated", "status",
                               "reason", "resp_headers", "resp_body", "resp_body_truncated",
                               "error"};
+const char* kStepColumns[] = {"client", "connection_id", "idx", "action", "ok",
+                              "expected", "got", "started_us", "ended_us"};
 const char* kMessageColumns[] = {"service", "connection_id", "seq", "dir", "t_us", "protocol",
                                  "data", "json", "error", "peer", "fault"};
 }  // namespace
@@ -148,7 +155,7 @@ void Journal::end_case(std::int64_t id, const CaseOutcome& o) {
         auto s = db_->prepare(
             "UPDATE cases SET ended_us=?, pid=?, exit_code=?, signal=?, timed_out=?, "
             "start_error=?, stdout=?, stderr=?, stdout_bytes=?, stderr_bytes=?, "
-            "stdout_truncated=?, stderr_truncated=? WHERE id=?");
+            "stdout_truncated=?, stderr_truncated=?, cpu_user_us=?, cpu_sys_us=? WHERE id=?");
         s.bind(1, now()).bind(2, o.pid).bind(3, o.exit_code).bind(4, o.signal);
         s.bind(5, o.timed_out ? 1 : 0);
         if (o.start_error.empty())
@@ -156,7 +163,8 @@ void Journal::end_case(std::int64_t id, const CaseOutcome& o) {
         else
             s.bind(6, o.start_error);
         s.bind_blob(7, o.out).bind_blob(8, o.err).bind(9, o.out_bytes).bind(10, o.err_bytes);
-        s.bind(11, o.out_truncated ? 1 : 0).bind(12, o.err_truncated ? 1 : 0).bind(13, id);
+        s.bind(11, o.out_truncated ? 1 : 0).bind(12, o.err_truncated ? 1 : 0);
+        s.bind(13, o.cpu_user_us).bind(14, o.cpu_sys_us).bind(15, id);
         s.exec();
     });
 }
@@ -232,6 +240,12 @@ void Journal::message(const json& f) {
     insert("messages", kMessageColumns, row);
 }
 
+void Journal::step(const json& f) {
+    json row = f;
+    if (!row.contains("ended_us")) row["ended_us"] = now();
+    insert("steps", kStepColumns, row);
+}
+
 void Journal::insert(const char* table, std::span<const char* const> columns, const json& f) {
     write([&] {
         // Only the columns given: the others keep their defaults.
@@ -253,7 +267,7 @@ void Journal::insert(const char* table, std::span<const char* const> columns, co
         int i = 2;
         for (const auto& [c, v] : given) {
             std::string_view name(c);
-            bool bytes = name.find("body") != std::string_view::npos || name == "data";
+            bool bytes = name.find("body") != std::string_view::npos || name == "data" || name == "got";
             if (v->is_number_integer())
                 s.bind(i, v->get<std::int64_t>());
             else if (v->is_boolean())

@@ -45,6 +45,7 @@ struct CaseOutcome {
     std::string out, err;
     std::int64_t out_bytes = 0, err_bytes = 0;
     bool out_truncated = false, err_truncated = false;
+    std::int64_t cpu_user_us = 0, cpu_sys_us = 0;  // CPU time the program used
 };
 
 class Journal {
@@ -82,6 +83,11 @@ public:
     /// data (the bytes), json (parsed, when it is JSON), error. t_us defaults
     /// to now.
     void message(const nlohmann::json& fields);
+
+    /// Inserts a steps row (one action of a simulated client): client,
+    /// connection_id, idx, action, ok, expected, got, started_us,
+    /// ended_us (defaults to now).
+    void step(const nlohmann::json& fields);
 
     void event(const std::string& kind, const std::string& service,
                const nlohmann::json& detail, std::int64_t conn = 0);

@@ -60,7 +60,7 @@ const std::vector<CaseRow>& JournalReader::cases() {
     auto s = db_->prepare(
         "SELECT id, name, command, started_us, ended_us, pid, exit_code, signal, timed_out, "
         "start_error, stdout, stderr, stdout_bytes, stderr_bytes, stdout_truncated, "
-        "stderr_truncated FROM cases ORDER BY id");
+        "stderr_truncated, cpu_user_us, cpu_sys_us FROM cases ORDER BY id");
     while (s.step()) {
         CaseRow c;
         c.id = s.integer(0);
@@ -79,6 +79,8 @@ const std::vector<CaseRow>& JournalReader::cases() {
         c.err_bytes = s.integer(13);
         c.out_truncated = s.integer(14) != 0;
         c.err_truncated = s.integer(15) != 0;
+        c.cpu_user_us = s.is_null(16) ? 0 : s.integer(16);
+        c.cpu_sys_us = s.is_null(17) ? 0 : s.integer(17);
         cases_->push_back(std::move(c));
     }
     auto f = db_->prepare("SELECT case_id, detail FROM events WHERE kind = 'faults' ORDER BY id");
@@ -177,6 +179,49 @@ const std::vector<MessageRow>& JournalReader::messages() {
         messages_->push_back(std::move(m));
     }
     return *messages_;
+}
+
+const std::vector<StepRow>& JournalReader::steps() {
+    if (steps_) return *steps_;
+    steps_.emplace();
+    auto s = db_->prepare(
+        "SELECT id, case_id, client, connection_id, idx, action, ok, expected, got, started_us, ended_us "
+        "FROM steps ORDER BY id");
+    while (s.step()) {
+        StepRow r;
+        r.id = s.integer(0);
+        r.case_id = s.is_null(1) ? 0 : s.integer(1);
+        r.client = s.text(2);
+        r.connection_id = s.is_null(3) ? 0 : s.integer(3);
+        r.idx = static_cast<int>(s.integer(4));
+        r.action = s.text(5);
+        r.ok = s.integer(6) != 0;
+        r.expected = s.text(7);
+        r.got = s.text(8);
+        r.started_us = s.is_null(9) ? 0 : s.integer(9);
+        r.ended_us = s.is_null(10) ? 0 : s.integer(10);
+        steps_->push_back(std::move(r));
+    }
+    return *steps_;
+}
+
+const std::vector<EventRow>& JournalReader::events() {
+    if (events_) return *events_;
+    events_.emplace();
+    auto s = db_->prepare("SELECT id, case_id, connection_id, t_us, service, kind, detail FROM events ORDER BY id");
+    while (s.step()) {
+        EventRow e;
+        e.id = s.integer(0);
+        e.case_id = s.is_null(1) ? 0 : s.integer(1);
+        e.connection_id = s.is_null(2) ? 0 : s.integer(2);
+        e.t_us = s.integer(3);
+        e.service = s.text(4);
+        e.kind = s.text(5);
+        auto d = nlohmann::json::parse(s.text(6), nullptr, false);
+        e.detail = d.is_discarded() ? nlohmann::json::object() : d;
+        events_->push_back(std::move(e));
+    }
+    return *events_;
 }
 
 std::string JournalReader::bytes(std::int64_t conn, const std::string& dir) {

@@ -25,6 +25,7 @@ struct CaseRow {
     std::string out, err;
     std::int64_t out_bytes = 0, err_bytes = 0;
     bool out_truncated = false, err_truncated = false;
+    std::int64_t cpu_user_us = 0, cpu_sys_us = 0;
     /// The fault profiles the services ran with in this case, by service
     /// (as FaultProfile::describe() journals them); empty when none.
     nlohmann::json faults = nlohmann::json::object();
@@ -72,6 +73,21 @@ struct MessageRow {
     std::optional<nlohmann::json> json;  // the message parsed, when it is JSON
 };
 
+struct StepRow {
+    std::int64_t id = 0, case_id = 0, connection_id = 0;
+    std::string client, action, expected, got;
+    int idx = 0;
+    bool ok = false;
+    micros started_us = 0, ended_us = 0;
+};
+
+struct EventRow {
+    std::int64_t id = 0, case_id = 0, connection_id = 0;
+    micros t_us = 0;
+    std::string service, kind;
+    nlohmann::json detail;
+};
+
 class JournalReader {
 public:
     /// Opens `file` read-only. Throws std::runtime_error if it is not a
@@ -83,6 +99,8 @@ public:
     const std::vector<HttpRow>& http();
     const std::vector<ConnRow>& connections();
     const std::vector<MessageRow>& messages();
+    const std::vector<StepRow>& steps();
+    const std::vector<EventRow>& events();
     /// The bytes of connection `conn` in direction `dir` ("in" = received by
     /// wirelab, "out" = sent), as recorded (up to the journal's cap).
     std::string bytes(std::int64_t conn, const std::string& dir);
@@ -96,6 +114,8 @@ private:
     std::optional<std::vector<HttpRow>> http_;
     std::optional<std::vector<ConnRow>> conns_;
     std::optional<std::vector<MessageRow>> messages_;
+    std::optional<std::vector<StepRow>> steps_;
+    std::optional<std::vector<EventRow>> events_;
 };
 
 }  // namespace wirelab

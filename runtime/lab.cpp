@@ -16,7 +16,8 @@ std::string service_env_stem(const std::string& name) {
     return s;
 }
 
-Lab Lab::load(const fs::path& dir, const std::vector<std::string>& kinds) {
+Lab Lab::load(const fs::path& dir, const std::vector<std::string>& kinds,
+              const std::vector<std::string>& client_kinds) {
     Lab lab;
     lab.dir = dir;
     fs::path file = dir / "lab.json";
@@ -102,6 +103,43 @@ Lab Lab::load(const fs::path& dir, const std::vector<std::string>& kinds) {
         }
     }
 
+    if (top.has("server")) {
+        Spec sv = top.object("server");
+        ServerSpec spec;
+        spec.host = sv.string("host", "127.0.0.1");
+        spec.port = static_cast<unsigned short>(sv.integer("port", 0, 0, 65535));
+        spec.ready_timeout_s = sv.number("ready_timeout", 5, 0.1, 600);
+        spec.stop_grace_s = sv.number("stop_grace", 2, 0.1, 60);
+        sv.finish();
+        lab.server = spec;
+    }
+    if (const json* clients = top.get("clients")) {
+        if (!clients->is_object())
+            top.fail("clients", "\"clients\" maps client names to simulated clients",
+                     "e.g. \"clients\": {\"basic\": {\"kind\": \"socket\", \"steps\": [...]}}");
+        if (!lab.server)
+            top.fail("clients", "simulated clients need a \"server\" object: they drive the learner's server",
+                     "add \"server\": {} (the learner's program listens on WIRELAB_LISTEN_PORT)");
+        static const std::regex cname_re("[a-z][a-z0-9_-]*");
+        for (auto it = clients->begin(); it != clients->end(); ++it) {
+            std::string ptr = "/clients/" + pointer_escape(it.key());
+            if (!std::regex_match(it.key(), cname_re))
+                throw LabError(lab.doc->at(ptr), "client name \"" + it.key() + "\" is not valid",
+                               "use lower-case letters, digits, '-' and '_', starting with a letter");
+            Spec one(lab.doc, it.value(), ptr, "client \"" + it.key() + "\"");
+            std::string kind = one.string("kind");
+            if (std::find(client_kinds.begin(), client_kinds.end(), kind) == client_kinds.end()) {
+                std::string list, guess = did_you_mean(kind, client_kinds);
+                for (const auto& k : client_kinds) list += (list.empty() ? "" : ", ") + k;
+                one.fail("kind", "unknown client kind \"" + kind + "\"",
+                         guess.empty() ? "known kinds: " + list : "did you mean \"" + guess + "\"?");
+            }
+            lab.clients.push_back({it.key(), kind, ptr});
+        }
+    }
+    if (lab.server && lab.clients.empty())
+        top.fail("server", "a server lab needs \"clients\" to drive the learner's server");
+
     if (const json* cases = top.get("cases")) {
         if (!cases->is_array() || cases->empty())
             top.fail("cases", "\"cases\" must be a non-empty array of case objects");
@@ -137,11 +175,20 @@ Lab Lab::load(const fs::path& dir, const std::vector<std::string>& kinds) {
                     cs.faults[fi.key()] = profile_ref(c, "faults", fi.value(), fptr);
                 }
             }
+            cs.clients = c.strings("clients");
+            for (const auto& n : cs.clients)
+                if (std::none_of(lab.clients.begin(), lab.clients.end(), [&](const ClientEntry& e) { return e.name == n; })) {
+                    std::vector<std::string> known;
+                    for (const auto& e : lab.clients) known.push_back(e.name);
+                    std::string guess = did_you_mean(n, known);
+                    c.fail("clients", "no client named \"" + n + "\" in this lab",
+                           guess.empty() ? "clients are declared under the top-level \"clients\"" : "did you mean \"" + guess + "\"?");
+                }
             c.finish();
             lab.cases.push_back(std::move(cs));
         }
     } else {
-        lab.cases.push_back({"main", {}, std::nullopt, {}, 0, "", {}});
+        lab.cases.push_back({"main", {}, std::nullopt, {}, 0, "", {}, {}});
     }
     top.finish();
     return lab;

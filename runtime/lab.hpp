@@ -25,6 +25,25 @@ struct CaseSpec {
     /// Fault profiles for this case by service name (others keep their
     /// service's default profile).
     std::map<std::string, FaultProfile> faults;
+    /// Server labs: the clients that run in this case, in order (default:
+    /// every client of the lab).
+    std::vector<std::string> clients;
+};
+
+/// A server lab: the learner's program is a server; wirelab waits for it to
+/// listen, runs the clients, then stops it.
+struct ServerSpec {
+    std::string host = "127.0.0.1";
+    unsigned short port = 0;        // 0: a free port, told in WIRELAB_LISTEN_PORT
+    double ready_timeout_s = 5;     // to start listening
+    double stop_grace_s = 2;        // after each stop signal
+};
+
+/// A simulated client entry: its name (the key under "clients") and kind.
+struct ClientEntry {
+    std::string name;
+    std::string kind;
+    std::string pointer;
 };
 
 /// A service entry: its name (the key under "services") and kind.
@@ -44,11 +63,14 @@ struct Lab {
     std::vector<ServiceEntry> services;
     std::vector<CaseSpec> cases;
     std::map<std::string, FaultProfile> fault_profiles;  // top-level "faults"
+    std::optional<ServerSpec> server;    // set for server labs
+    std::vector<ClientEntry> clients;
     std::shared_ptr<const JsonDoc> doc;
 
     /// Loads <dir>/lab.json. `kinds` are the service kinds known (for
     /// "unknown kind" errors). Throws LabError.
-    static Lab load(const std::filesystem::path& dir, const std::vector<std::string>& kinds);
+    static Lab load(const std::filesystem::path& dir, const std::vector<std::string>& kinds,
+                    const std::vector<std::string>& client_kinds = {});
     std::filesystem::path readme() const { return dir / "README.md"; }
     /// The profile a service runs with in case `c`.
     const FaultProfile& faults_for(const CaseSpec& c, const std::string& service) const;

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/syscall.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -99,7 +100,8 @@ struct Process::Impl {
     void on_exit() {
         int status = 0;
         pid_t r;
-        do r = ::waitpid(self.pid_, &status, WNOHANG);
+        struct rusage ru {};
+        do r = ::wait4(self.pid_, &status, WNOHANG, &ru);
         while (r < 0 && errno == EINTR);
         if (r == 0) {  // spurious wake-up: wait again
             wait_exit();
@@ -109,6 +111,8 @@ struct Process::Impl {
         if (r > 0) {
             if (WIFEXITED(status)) outcome.exit_code = WEXITSTATUS(status);
             if (WIFSIGNALED(status)) outcome.signal = WTERMSIG(status);
+            outcome.cpu_user_us = ru.ru_utime.tv_sec * 1000000LL + ru.ru_utime.tv_usec;
+            outcome.cpu_sys_us = ru.ru_stime.tv_sec * 1000000LL + ru.ru_stime.tv_usec;
         }
         deadline.cancel();
         kill_timer.cancel();
@@ -252,6 +256,17 @@ void Process::start(std::function<void(CaseOutcome)> done) {
         impl_->outcome.timed_out = true;
         terminate("timeout");
     });
+}
+
+bool Process::has_exited() const {
+    if (pid_ <= 0 || exited_) return true;
+    siginfo_t info{};
+    if (::waitid(P_PID, static_cast<id_t>(pid_), &info, WEXITED | WNOHANG | WNOWAIT) != 0) return false;
+    return info.si_pid != 0;
+}
+
+void Process::signal(int sig) {
+    if (pid_ > 0 && !exited_) impl_->signal_group(sig);
 }
 
 void Process::terminate(const std::string&) {

@@ -40,8 +40,13 @@ public:
     void start(std::function<void(CaseOutcome)> done);
     /// Terminates the whole process group now (SIGTERM, then SIGKILL).
     void terminate(const std::string& why);
+    /// Sends `sig` to the whole process group (if it is still running).
+    void signal(int sig);
     pid_t pid() const { return pid_; }
     bool running() const { return pid_ > 0 && !exited_; }
+    /// True once the process has exited, even before its exit has been
+    /// processed (it may still be a zombie waiting for us).
+    bool has_exited() const;
 
 private:
     struct Impl;

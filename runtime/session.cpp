@@ -42,7 +42,8 @@ std::string iso_now() {
 }
 }  // namespace
 
-Session::Session(const Lab& lab, const ServiceKinds& kinds, SessionOptions options)
+Session::Session(const Lab& lab, const ServiceKinds& kinds, SessionOptions options,
+                 const DriverKinds& drivers)
     : lab_(lab), opt_(std::move(options)), tick_timer_(io_) {
     ::signal(SIGPIPE, SIG_IGN);
     run_dir_ = opt_.run_dir.empty() ? fs::path(".wirelab") / "runs" / (lab_.id + "-" + timestamp())
@@ -78,6 +79,28 @@ Session::Session(const Lab& lab, const ServiceKinds& kinds, SessionOptions optio
                            opt_.ephemeral};
         services_.emplace_back(entry, kind->make(ctx));
         services_.back().second->set_faults(entry.faults, mix_seed(seed_, hash_name(entry.name)));
+    }
+    for (const auto& entry : lab_.clients) {
+        const DriverKind* kind = nullptr;
+        for (const auto& k : drivers)
+            if (k.name == entry.kind) kind = &k;
+        if (!kind) throw LabError(lab_.doc->at(entry.pointer), "unknown client kind " + entry.kind);
+        Spec spec(lab_.doc, lab_.doc->root().at(json::json_pointer(entry.pointer)), entry.pointer,
+                  "client \"" + entry.name + "\"");
+        spec.get("kind");
+        DriverContext ctx{entry.name, spec, io_, *journal_};
+        drivers_.emplace_back(entry, kind->make(ctx));
+    }
+    if (lab_.server) {
+        server_addr_.host = lab_.server->host;
+        server_addr_.port = lab_.server->port;
+        if (server_addr_.port == 0 || opt_.ephemeral) {
+            // A free port, the same for every case (a restarted server
+            // binds it again: that is what SO_REUSEADDR is for).
+            tcp::acceptor probe(io_, tcp::endpoint(asio::ip::make_address(server_addr_.host), 0));
+            server_addr_.port = probe.local_endpoint().port();
+        }
+        journal_->set_meta("listen", server_addr_.host + ":" + std::to_string(server_addr_.port));
     }
     journal_->flush();
 }
@@ -118,6 +141,7 @@ void Session::start() {
             journal_->event("signal", "", {{"signal", sig == SIGINT ? "SIGINT" : "SIGTERM"}});
             if (current_) current_->terminate("interrupted");
             for (auto& [e, s] : services_) s->stop();
+            for (auto& [e, d] : drivers_) d->stop();
             tick_timer_.cancel();
         });
     }
@@ -134,6 +158,10 @@ std::map<std::string, std::string> Session::environment() const {
         env[stem + "_PORT"] = std::to_string(s.endpoint.port);
     }
     env["WIRELAB_RUN_DIR"] = fs::absolute(run_dir_).string();
+    if (lab_.server) {
+        env["WIRELAB_LISTEN_HOST"] = server_addr_.host;
+        env["WIRELAB_LISTEN_PORT"] = std::to_string(server_addr_.port);
+    }
     return env;
 }
 
@@ -200,6 +228,8 @@ CaseOutcome Session::run_case(const CaseSpec& c, const std::vector<std::string>&
     double t = c.timeout_s > 0 ? c.timeout_s : lab_.timeout_s;
     ps.timeout = std::chrono::milliseconds(static_cast<long long>(t * 1000));
 
+    if (lab_.server) return run_server_case(c, std::move(ps), case_id);
+
     CaseOutcome result;
     bool done = false;
     current_ = std::make_shared<Process>(io_, ps);
@@ -222,6 +252,128 @@ CaseOutcome Session::run_case(const CaseSpec& c, const std::vector<std::string>&
     return result;
 }
 
+namespace {
+micros to_us(double seconds) { return static_cast<micros>(seconds * 1e6); }
+
+/// Whether something accepts TCP connections on host:port (a connect that
+/// succeeds is closed at once).
+awaitable<bool> accepts(asio::io_context& io, const ServerAddress& a) {
+    tcp::socket s(io);
+    error_code ec;
+    co_await s.async_connect(tcp::endpoint(asio::ip::make_address(a.host), a.port),
+                             asio::redirect_error(use_awaitable, ec));
+    error_code ig;
+    s.close(ig);
+    co_return !ec;
+}
+
+awaitable<void> sleep_for(asio::io_context& io, std::chrono::milliseconds d) {
+    asio::steady_timer t(io, d);
+    error_code ec;
+    co_await t.async_wait(asio::redirect_error(use_awaitable, ec));
+}
+}  // namespace
+
+awaitable<bool> Session::wait_listening(std::shared_ptr<Process> proc) {
+    micros start = journal_->now();
+    micros deadline = start + to_us(lab_.server->ready_timeout_s);
+    std::string where = server_addr_.host + ":" + std::to_string(server_addr_.port);
+    for (;;) {
+        if (!proc->running()) {
+            journal_->event("server", "", {{"state", "not-listening"}, {"why", "exited"}, {"address", where},
+                                           {"after_ms", (journal_->now() - start) / 1000}});
+            co_return false;
+        }
+        if (co_await accepts(io_, server_addr_)) {
+            journal_->event("server", "", {{"state", "listening"}, {"address", where},
+                                           {"after_ms", (journal_->now() - start) / 1000}});
+            co_return true;
+        }
+        if (journal_->now() > deadline) {
+            journal_->event("server", "", {{"state", "not-listening"}, {"why", "timeout"}, {"address", where},
+                                           {"after_ms", (journal_->now() - start) / 1000}});
+            co_return false;
+        }
+        co_await sleep_for(io_, std::chrono::milliseconds(20));
+    }
+}
+
+awaitable<void> Session::orchestrate(const CaseSpec& c, std::shared_ptr<Process> proc, std::uint64_t seed,
+                                     bool& done) {
+    if (co_await wait_listening(proc)) {
+        // The case's order; without a list, every client by name.
+        std::vector<std::pair<ClientEntry, std::unique_ptr<Driver>>*> order;
+        if (c.clients.empty())
+            for (auto& d : drivers_) order.push_back(&d);
+        else
+            for (const auto& n : c.clients)
+                for (auto& d : drivers_)
+                    if (d.first.name == n) order.push_back(&d);
+        for (auto* d : order) {
+            if (!proc->running() || stopped_) break;
+            const std::string& name = d->first.name;
+            journal_->event("client", name, {{"state", "start"}});
+            try {
+                co_await d->second->run(server_addr_, mix_seed(seed, hash_name(name)));
+            } catch (const std::exception& e) {
+                journal_->event("internal-error", name, {{"what", e.what()}});
+            }
+            journal_->event("client", name, {{"state", "end"}});
+        }
+    }
+    // Stop the server as a person would: Ctrl-C, then SIGTERM, then SIGKILL,
+    // each after a grace period; every step is an event.
+    // A server that is dying by itself (its sockets already closed, its
+    // exit not yet reported) is given a moment, so it is not credited with
+    // stopping on a signal it never needed.
+    co_await sleep_for(io_, std::chrono::milliseconds(100));
+    auto grace = std::chrono::milliseconds(static_cast<long long>(lab_.server->stop_grace_s * 1000));
+    for (int sig : {SIGINT, SIGTERM, SIGKILL}) {
+        if (!proc->running() || proc->has_exited()) break;
+        const char* name = sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : "SIGKILL";
+        journal_->event("server", "", {{"state", "stopping"}, {"signal", name}});
+        proc->signal(sig);
+        auto until = std::chrono::steady_clock::now() + grace;
+        while (proc->running() && std::chrono::steady_clock::now() < until)
+            co_await sleep_for(io_, std::chrono::milliseconds(10));
+    }
+    while (proc->running()) co_await sleep_for(io_, std::chrono::milliseconds(10));
+    // Did it let go of the port? Binding with SO_REUSEADDR succeeds unless
+    // something still listens (a TIME_WAIT does not count).
+    tcp::acceptor probe(io_);
+    error_code ec;
+    tcp::endpoint ep(asio::ip::make_address(server_addr_.host), server_addr_.port);
+    probe.open(ep.protocol(), ec);
+    if (!ec) probe.set_option(tcp::acceptor::reuse_address(true), ec);
+    if (!ec) probe.bind(ep, ec);
+    if (!ec) probe.listen(1, ec);
+    journal_->event("server", "", {{"state", "port"}, {"released", !ec}});
+    probe.close(ec);
+    done = true;
+}
+
+CaseOutcome Session::run_server_case(const CaseSpec& c, ProcessSpec ps, std::int64_t case_id) {
+    CaseOutcome result;
+    bool exited = false, orchestrated = false;
+    current_ = std::make_shared<Process>(io_, ps);
+    current_->start([&](CaseOutcome o) {
+        result = std::move(o);
+        exited = true;
+    });
+    asio::co_spawn(io_, orchestrate(c, current_, mix_seed(seed_, hash_name(c.name)), orchestrated),
+                   asio::detached);
+    while (!(exited && orchestrated) && !io_.stopped()) io_.run_one();
+    current_.reset();
+    // Connections the clients left open close with their drivers.
+    auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(200);
+    while (journal_->open_connections() > 0 && std::chrono::steady_clock::now() < until && !io_.stopped())
+        io_.run_one_for(std::chrono::milliseconds(10));
+    io_.poll();
+    journal_->end_case(case_id, result);
+    flush();
+    return result;
+}
+
 void Session::serve(const std::function<void()>& ready) {
     if (ready) ready();
     while (!interrupted_ && !stopped_ && !io_.stopped()) io_.run_one();
@@ -231,6 +383,7 @@ void Session::stop() {
     if (stopped_) return;
     stopped_ = true;
     for (auto& [e, s] : services_) s->stop();
+    for (auto& [e, d] : drivers_) d->stop();
     tick_timer_.cancel();
     if (signals_) {
         error_code ig;

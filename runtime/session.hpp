@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "runtime/common.hpp"
+#include "runtime/driver.hpp"
 #include "runtime/journal.hpp"
 #include "runtime/lab.hpp"
 #include "runtime/runner.hpp"
@@ -38,7 +39,8 @@ class Session {
 public:
     /// Creates the run directory and journal and constructs (validates) every
     /// service. Throws LabError or EnvError.
-    Session(const Lab& lab, const ServiceKinds& kinds, SessionOptions options);
+    Session(const Lab& lab, const ServiceKinds& kinds, SessionOptions options,
+            const DriverKinds& drivers = {});
     ~Session();
 
     /// Binds every service. Throws EnvError naming port and service.
@@ -69,8 +71,15 @@ public:
     /// Commits journal and service state so checks can read them.
     void flush();
 
+    /// Server labs: where the learner's server must listen.
+    const ServerAddress& server_address() const { return server_addr_; }
+
 private:
     void tick();
+    CaseOutcome run_server_case(const CaseSpec& c, ProcessSpec ps, std::int64_t case_id);
+    awaitable<void> orchestrate(const CaseSpec& c, std::shared_ptr<Process> proc, std::uint64_t seed,
+                                bool& done);
+    awaitable<bool> wait_listening(std::shared_ptr<Process> proc);
     asio::io_context io_;
     Lab lab_;
     SessionOptions opt_;
@@ -83,6 +92,8 @@ private:
     bool interrupted_ = false;
     bool stopped_ = false;
     std::uint64_t seed_ = 0;
+    std::vector<std::pair<ClientEntry, std::unique_ptr<Driver>>> drivers_;
+    ServerAddress server_addr_;
 };
 
 }  // namespace wirelab

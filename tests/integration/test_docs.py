@@ -39,7 +39,9 @@ class Docs(unittest.TestCase):
         self.assertGreaterEqual(len(found), 5)
         for name, text in found:
             with self.subTest(doc=name, check=text[:60]):
-                lab = '{"id": "doc", "title": "t", "services": {"api": {"kind": "http", "data": {"cars": []}}}, "checks": [%s]}' % text
+                lab = ('{"id": "doc", "title": "t", "services": {"api": {"kind": "http", "data": {"cars": []}}}, '
+                       '"server": {}, "clients": {"basic": {"kind": "socket", "steps": [{"send": "x"}]}}, '
+                       '"checks": [%s]}' % text)
                 r = self.lint(lab)
                 self.assertEqual(r.returncode, 0, r.stderr)
 

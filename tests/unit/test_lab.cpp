@@ -163,3 +163,50 @@ TEST_CASE("fault profile references are checked", "[unit][lab][faults]") {
       "checks": [{"id": "e", "title": "e", "kind": "exit"}]})");
     CHECK(bad.where().pointer == "/services/api/faults/latency");
 }
+
+TEST_CASE("server labs: server, clients and the clients of a case", "[unit][lab][server]") {
+    const std::vector<std::string> clients = {"socket"};
+    LabDir d(R"({"id": "demo", "title": "x", "server": {"port": 5000, "stop_grace": 1},
+      "clients": {"b": {"kind": "socket", "steps": []}, "a": {"kind": "socket", "steps": []}},
+      "cases": [{"name": "one", "clients": ["b", "a"]}],
+      "checks": [{"id": "e", "title": "e", "kind": "exit"}]})");
+    Lab lab = Lab::load(d.path, kKinds, clients);
+    REQUIRE(lab.server);
+    CHECK(lab.server->port == 5000);
+    CHECK(lab.server->stop_grace_s == 1);
+    CHECK(lab.clients.size() == 2);
+    CHECK(lab.cases[0].clients == std::vector<std::string>{"b", "a"});
+
+    auto no_server = [&] {
+        LabDir bad(R"({"id": "demo", "title": "x", "clients": {"a": {"kind": "socket"}},
+          "checks": [{"id": "e", "title": "e", "kind": "exit"}]})");
+        try {
+            Lab::load(bad.path, kKinds, clients);
+        } catch (const LabError& e) {
+            return std::string(e.what());
+        }
+        return std::string();
+    }();
+    CHECK_THAT(no_server, Catch::Contains("need a \"server\" object"));
+
+    LabDir unknown(R"({"id": "demo", "title": "x", "server": {},
+      "clients": {"a": {"kind": "sockt"}}, "checks": [{"id": "e", "title": "e", "kind": "exit"}]})");
+    try {
+        Lab::load(unknown.path, kKinds, clients);
+        FAIL("no error for an unknown client kind");
+    } catch (const LabError& e) {
+        CHECK(e.where().pointer == "/clients/a/kind");
+        CHECK_THAT(e.fix(), Catch::Contains("did you mean \"socket\""));
+    }
+
+    LabDir bad_case(R"({"id": "demo", "title": "x", "server": {},
+      "clients": {"basic": {"kind": "socket"}}, "cases": [{"name": "c", "clients": ["basik"]}],
+      "checks": [{"id": "e", "title": "e", "kind": "exit"}]})");
+    try {
+        Lab::load(bad_case.path, kKinds, clients);
+        FAIL("no error for an unknown client in a case");
+    } catch (const LabError& e) {
+        CHECK(e.where().pointer == "/cases/0/clients");
+        CHECK_THAT(e.fix(), Catch::Contains("did you mean \"basic\""));
+    }
+}

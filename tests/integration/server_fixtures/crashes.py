@@ -1,0 +1,2 @@
+import os
+raise RuntimeError("cannot read the configuration")

@@ -1,0 +1,3 @@
+import time
+print("starting up...", flush=True)
+time.sleep(30)
