@@ -176,6 +176,9 @@ Lab Lab::load(const fs::path& dir, const std::vector<std::string>& kinds,
                 }
             }
             cs.clients = c.strings("clients");
+            cs.clients_at_once = c.boolean("clients_at_once", false);
+            if (cs.clients_at_once && !lab.server)
+                c.fail("clients_at_once", "\"clients_at_once\" is for server labs");
             for (const auto& n : cs.clients)
                 if (std::none_of(lab.clients.begin(), lab.clients.end(), [&](const ClientEntry& e) { return e.name == n; })) {
                     std::vector<std::string> known;
@@ -188,7 +191,7 @@ Lab Lab::load(const fs::path& dir, const std::vector<std::string>& kinds,
             lab.cases.push_back(std::move(cs));
         }
     } else {
-        lab.cases.push_back({"main", {}, std::nullopt, {}, 0, "", {}, {}});
+        lab.cases.push_back({"main", {}, std::nullopt, {}, 0, "", {}, {}, false});
     }
     top.finish();
     return lab;

@@ -28,6 +28,7 @@ struct CaseSpec {
     /// Server labs: the clients that run in this case, in order (default:
     /// every client of the lab).
     std::vector<std::string> clients;
+    bool clients_at_once = false;  // run them all at the same time
 };
 
 /// A server lab: the learner's program is a server; wirelab waits for it to

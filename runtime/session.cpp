@@ -298,6 +298,16 @@ awaitable<bool> Session::wait_listening(std::shared_ptr<Process> proc) {
     }
 }
 
+awaitable<void> Session::run_client(std::string name, Driver& driver, std::uint64_t seed) {
+    journal_->event("client", name, {{"state", "start"}});
+    try {
+        co_await driver.run(server_addr_, mix_seed(seed, hash_name(name)));
+    } catch (const std::exception& e) {
+        journal_->event("internal-error", name, {{"what", e.what()}});
+    }
+    journal_->event("client", name, {{"state", "end"}});
+}
+
 awaitable<void> Session::orchestrate(const CaseSpec& c, std::shared_ptr<Process> proc, std::uint64_t seed,
                                      bool& done) {
     if (co_await wait_listening(proc)) {
@@ -309,20 +319,22 @@ awaitable<void> Session::orchestrate(const CaseSpec& c, std::shared_ptr<Process>
             for (const auto& n : c.clients)
                 for (auto& d : drivers_)
                     if (d.first.name == n) order.push_back(&d);
-        for (auto* d : order) {
-            if (!proc->running() || stopped_) break;
-            const std::string& name = d->first.name;
-            journal_->event("client", name, {{"state", "start"}});
-            try {
-                co_await d->second->run(server_addr_, mix_seed(seed, hash_name(name)));
-            } catch (const std::exception& e) {
-                journal_->event("internal-error", name, {{"what", e.what()}});
+        if (c.clients_at_once) {
+            auto left = std::make_shared<std::size_t>(order.size());
+            asio::steady_timer all(io_, std::chrono::steady_clock::time_point::max());
+            for (auto* d : order)
+                asio::co_spawn(io_, run_client(d->first.name, *d->second, seed), [left, &all](std::exception_ptr) {
+                    if (--*left == 0) all.cancel();
+                });
+            error_code ec;
+            if (*left > 0) co_await all.async_wait(asio::redirect_error(use_awaitable, ec));
+        } else {
+            for (auto* d : order) {
+                if (!proc->running() || stopped_) break;
+                co_await run_client(d->first.name, *d->second, seed);
             }
-            journal_->event("client", name, {{"state", "end"}});
         }
     }
-    // Stop the server as a person would: Ctrl-C, then SIGTERM, then SIGKILL,
-    // each after a grace period; every step is an event.
     // A server that is dying by itself (its sockets already closed, its
     // exit not yet reported) is given a moment, so it is not credited with
     // stopping on a signal it never needed.

@@ -80,6 +80,7 @@ private:
     awaitable<void> orchestrate(const CaseSpec& c, std::shared_ptr<Process> proc, std::uint64_t seed,
                                 bool& done);
     awaitable<bool> wait_listening(std::shared_ptr<Process> proc);
+    awaitable<void> run_client(std::string name, Driver& driver, std::uint64_t seed);
     asio::io_context io_;
     Lab lab_;
     SessionOptions opt_;
