@@ -93,6 +93,10 @@ std::vector<CompiledCheck> compile_checks(const Lab& lab) {
                        "with status 0\", \"kind\": \"exit\", \"code\": 0}");
     CheckContext ctx{lab, {}};
     for (const auto& s : lab.services) ctx.services.push_back(s.name);
+    // An http client's exchanges are journaled under its name: http checks
+    // apply to them as to a service's.
+    for (const auto& c : lab.clients)
+        if (c.kind == "http") ctx.services.push_back(c.name);
 
     std::vector<std::string> kinds;
     for (const auto& k : check_kinds()) kinds.push_back(k.name);
