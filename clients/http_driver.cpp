@@ -75,27 +75,6 @@ json substitute_vars(const json& j, const std::map<std::string, std::string>& va
     return j;
 }
 
-const json* at_path(const json& doc, const std::string& path) {
-    if (path == "$") return &doc;
-    if (path.rfind("$.", 0) != 0) return nullptr;
-    const json* cur = &doc;
-    std::size_t start = 2;
-    while (cur) {
-        auto dot = path.find('.', start);
-        std::string key = path.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
-        if (cur->is_object() && cur->contains(key))
-            cur = &(*cur)[key];
-        else if (cur->is_array() && !key.empty() && key.find_first_not_of("0123456789") == std::string::npos &&
-                 std::stoul(key) < cur->size())
-            cur = &(*cur)[std::stoul(key)];
-        else
-            return nullptr;
-        if (dot == std::string::npos) break;
-        start = dot + 1;
-    }
-    return cur;
-}
-
 std::size_t on_body(char* p, std::size_t size, std::size_t n, void* out) {
     auto* s = static_cast<std::string*>(out);
     std::size_t total = size * n;
@@ -325,7 +304,7 @@ private:
                 fail("a JSON body containing " + one_line(want, 120), why + "; body: " + printable(ex.resp_body, 200));
         }
         for (const auto& [name, path] : q.save) {
-            const json* v = body.is_discarded() ? nullptr : at_path(body, path);
+            const json* v = body.is_discarded() ? nullptr : json_path(body, path);
             if (!v) {
                 fail("a value at " + path + " to remember as {" + name + "}", "none in: " + printable(ex.resp_body, 200));
                 continue;

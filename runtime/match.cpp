@@ -58,6 +58,27 @@ bool json_subset(const nlohmann::json& e, const nlohmann::json& a, std::string& 
     return same;
 }
 
+const nlohmann::json* json_path(const nlohmann::json& doc, const std::string& path) {
+    if (path == "$") return &doc;
+    if (path.rfind("$.", 0) != 0) return nullptr;
+    const nlohmann::json* cur = &doc;
+    std::size_t start = 2;
+    while (cur) {
+        auto dot = path.find('.', start);
+        std::string key = path.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
+        bool index = !key.empty() && key.size() < 10 && key.find_first_not_of("0123456789") == std::string::npos;
+        if (cur->is_object() && cur->contains(key))
+            cur = &(*cur)[key];
+        else if (cur->is_array() && index && std::stoul(key) < cur->size())
+            cur = &(*cur)[std::stoul(key)];
+        else
+            return nullptr;
+        if (dot == std::string::npos) break;
+        start = dot + 1;
+    }
+    return cur;
+}
+
 std::string shorten(const std::string& s, std::size_t max) {
     if (s.size() <= max) return s;
     return s.substr(0, max) + "…";

@@ -28,6 +28,11 @@ Pattern compile_pattern(const Spec& spec, const std::string& key, const std::str
 bool json_subset(const nlohmann::json& expected, const nlohmann::json& actual, std::string& why,
                  const std::string& at = "");
 
+/// The value at a simple path into `doc`: "$" is the whole document,
+/// "$.a.b" a member of a member, "$.items.0" an array element; nullptr
+/// when there is none.
+const nlohmann::json* json_path(const nlohmann::json& doc, const std::string& path);
+
 /// A value or text shortened for a report line.
 std::string shorten(const std::string& s, std::size_t max = 120);
 std::string one_line(const nlohmann::json& v, std::size_t max = 120);

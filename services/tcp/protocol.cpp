@@ -135,18 +135,9 @@ std::string substitute(const std::string& tpl, const std::smatch& m) {
 json substitute(const json& tpl, const json& msg) {
     if (tpl.is_string()) {
         const auto& s = tpl.get_ref<const std::string&>();
-        if (s == "$") return msg;
-        if (s.rfind("$.", 0) == 0) {
-            const json* cur = &msg;
-            std::size_t start = 2;
-            while (cur && start <= s.size()) {
-                auto dot = s.find('.', start);
-                std::string key = s.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
-                cur = cur->is_object() && cur->contains(key) ? &(*cur)[key] : nullptr;
-                if (dot == std::string::npos) break;
-                start = dot + 1;
-            }
-            return cur ? *cur : json();
+        if (s == "$" || s.rfind("$.", 0) == 0) {
+            const json* v = json_path(msg, s);
+            return v ? *v : json();
         }
         return tpl;
     }
