@@ -19,7 +19,7 @@ namespace {
 using json = nlohmann::json;
 
 struct Step {
-    enum class Kind { connect, send, expect_line, expect_close, half_close, reset, close, sleep };
+    enum class Kind { connect, send, expect_line, expect_close, expect_nothing, half_close, reset, close, sleep };
     Kind kind = Kind::send;
     std::string text;          // send: the bytes; expect_line equals
     std::int64_t repeat = 1;   // send: the text this many times
@@ -82,6 +82,12 @@ Step read_step(Spec& s, micros default_timeout) {
     flag("reset", Step::Kind::reset, "reset the connection (RST)");
     flag("close", Step::Kind::close, "close the connection");
     flag("connect", Step::Kind::connect, "connect");
+    if (s.has("expect_nothing_ms")) {
+        ++kinds;
+        st.kind = Step::Kind::expect_nothing;
+        st.timeout_us = static_cast<micros>(s.number("expect_nothing_ms", 0, 1, 600000) * 1000);
+        st.label = "expect nothing for " + std::to_string(st.timeout_us / 1000) + " ms";
+    }
     if (s.has("sleep_ms")) {
         ++kinds;
         st.kind = Step::Kind::sleep;
@@ -89,7 +95,7 @@ Step read_step(Spec& s, micros default_timeout) {
         st.label = "wait " + std::to_string(st.timeout_us / 1000) + " ms";
     }
     if (kinds != 1)
-        s.fail("", "a step does exactly one thing: \"send\", \"expect_line\", \"expect_close\", \"half_close\", "
+        s.fail("", "a step does exactly one thing: \"send\", \"expect_line\", \"expect_close\", \"expect_nothing_ms\", \"half_close\", "
                    "\"reset\", \"close\", \"connect\" or \"sleep_ms\" (found " + std::to_string(kinds) + ")");
     if (st.kind == Step::Kind::expect_line || st.kind == Step::Kind::expect_close)
         st.timeout_us = static_cast<micros>(s.number("timeout_ms", static_cast<double>(default_timeout) / 1000, 1, 600000) * 1000);
@@ -307,6 +313,22 @@ private:
                     ok = l.eof || reason == "the server reset the connection";
                     got = ok ? reason : reason + (l.pending.empty() ? "" : "; received " + printable(l.pending, 200));
                     l.pending.clear();
+                    break;
+                }
+                case Step::Kind::expect_nothing: {
+                    // Whatever is still unread counts, as does anything that
+                    // arrives in the window; the window's end is a pass.
+                    micros deadline = journal_.now() + st.timeout_us;
+                    std::string reason;
+                    if (l.pending.empty()) co_await read_more(l, deadline, reason);
+                    expected = "nothing from the server for " + std::to_string(st.timeout_us / 1000) + " ms";
+                    if (!l.pending.empty()) {
+                        ok = false;
+                        got = "received " + printable(l.pending, 200);
+                    } else if (l.eof) {
+                        ok = false;
+                        got = "the server closed the connection";
+                    }
                     break;
                 }
                 case Step::Kind::half_close: {
