@@ -15,6 +15,7 @@
 
 #include "runtime/journal.hpp"
 #include "runtime/match.hpp"
+#include "runtime/recording.hpp"
 
 namespace wirelab::clients {
 
@@ -34,8 +35,18 @@ struct Request {
     std::map<std::string, std::string> save;  // name -> "$.path"
 };
 
+struct RawChunk {
+    bool out = false;
+    micros t_us = 0;
+    std::string data;
+};
+
 struct Exchange {
     std::string method, target, url, req_body, resp_body, reason, error;
+    std::vector<RawChunk> wire;  // the bytes as libcurl sent and received them
+    long local_port = 0, peer_port = 0, new_connections = 0;
+    std::string local_ip, peer_ip;
+    Journal* journal = nullptr;
     json req_headers = json::array(), resp_headers = json::array();
     long status = 0;
     micros started_us = 0, ended_us = 0;
@@ -99,6 +110,21 @@ std::size_t on_header(char* p, std::size_t size, std::size_t n, void* out) {
     return size * n;
 }
 
+// libcurl's view of the wire: headers and data both ways, with the time
+// they passed (the journal's clock is safe to read from this thread).
+int on_debug(CURL*, curl_infotype type, char* data, std::size_t size, void* user) {
+    auto* ex = static_cast<Exchange*>(user);
+    bool out = type == CURLINFO_HEADER_OUT || type == CURLINFO_DATA_OUT;
+    bool in = type == CURLINFO_HEADER_IN || type == CURLINFO_DATA_IN;
+    if (!out && !in) return 0;
+    micros t = ex->journal->now();
+    if (!ex->wire.empty() && ex->wire.back().out == out && ex->wire.back().data.size() < (1u << 20))
+        ex->wire.back().data.append(data, size);
+    else
+        ex->wire.push_back({out, t, std::string(data, size)});
+    return 0;
+}
+
 class HttpDriver final : public Driver {
 public:
     explicit HttpDriver(DriverContext& ctx) : name_(ctx.name), io_(ctx.io), journal_(ctx.journal) {
@@ -139,7 +165,11 @@ public:
         // it will cancel the wait below.
         if (!finished) co_await done.async_wait(asio::redirect_error(use_awaitable, ec));
         worker_.join();
-        for (const auto& r : state->results) journal_result(r);
+        std::map<long, std::shared_ptr<ConnectionRecord>> conns;  // by local port
+        for (const auto& r : state->results) journal_result(r, conns);
+        // libcurl does not say who closed a connection: close_kind "abort",
+        // closed_by "unknown".
+        for (auto& [port, rec] : conns) rec->finish();
     }
 
     void stop() override { stopping_ = true; }
@@ -253,10 +283,20 @@ private:
             curl_easy_setopt(curl, CURLOPT_WRITEDATA, &ex.resp_body);
             curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
             curl_easy_setopt(curl, CURLOPT_HEADERDATA, &ex);
+            ex.journal = &journal_;
+            curl_easy_setopt(curl, CURLOPT_DEBUGFUNCTION, on_debug);
+            curl_easy_setopt(curl, CURLOPT_DEBUGDATA, &ex);
+            curl_easy_setopt(curl, CURLOPT_VERBOSE, 1L);
             ex.started_us = journal_.now();
             CURLcode rc = curl_easy_perform(curl);
             ex.ended_us = journal_.now();
             curl_slist_free_all(hdrs);
+            char* ip = nullptr;
+            curl_easy_getinfo(curl, CURLINFO_LOCAL_PORT, &ex.local_port);
+            curl_easy_getinfo(curl, CURLINFO_PRIMARY_PORT, &ex.peer_port);
+            curl_easy_getinfo(curl, CURLINFO_NUM_CONNECTS, &ex.new_connections);
+            if (curl_easy_getinfo(curl, CURLINFO_LOCAL_IP, &ip) == CURLE_OK && ip) ex.local_ip = ip;
+            if (curl_easy_getinfo(curl, CURLINFO_PRIMARY_IP, &ip) == CURLE_OK && ip) ex.peer_ip = ip;
             if (rc != CURLE_OK) {
                 ex.error = curl_easy_strerror(rc);
                 res.ok = false;
@@ -313,10 +353,27 @@ private:
         }
     }
 
-    void journal_result(const Result& r) {
+    void journal_result(const Result& r, std::map<long, std::shared_ptr<ConnectionRecord>>& conns) {
         const Exchange& ex = r.ex;
+        std::int64_t conn_id = 0;
+        if (ex.local_port > 0) {
+            auto& rec = conns[ex.local_port];
+            if (!rec || ex.new_connections > 0) {
+                if (rec) rec->finish();
+                ConnectionInfo info;
+                info.service = name_;
+                info.role = "client";
+                info.local = ex.local_ip + ":" + std::to_string(ex.local_port);
+                info.peer = ex.peer_ip + ":" + std::to_string(ex.peer_port);
+                info.opened_us = ex.started_us;
+                rec = std::make_shared<ConnectionRecord>(journal_, info);
+            }
+            conn_id = rec->id();
+            for (const auto& c : ex.wire) journal_.chunk(conn_id, c.out ? Dir::out : Dir::in, c.data, c.t_us);
+        }
         auto q = ex.target.find('?');
         json row = {{"service", name_},
+                    {"connection_id", conn_id ? json(conn_id) : json()},
                     {"seq", static_cast<int>(r.idx + 1)},
                     {"started_us", ex.started_us},
                     {"ended_us", ex.ended_us},
@@ -332,7 +389,7 @@ private:
                     {"resp_body", ex.resp_body}};
         if (!ex.error.empty()) row["error"] = ex.error;
         journal_.http(row);
-        json step = {{"client", name_}, {"idx", static_cast<int>(r.idx + 1)},
+        json step = {{"client", name_}, {"connection_id", conn_id ? json(conn_id) : json()}, {"idx", static_cast<int>(r.idx + 1)},
                      {"action", ex.method + " " + ex.target}, {"ok", r.ok},
                      {"started_us", ex.started_us}, {"ended_us", ex.ended_us}};
         if (!r.ok) step["expected"] = r.expected, step["got"] = r.got;

@@ -178,7 +178,7 @@ std::int64_t Journal::open_connection(const ConnectionInfo& c) {
         else
             s.bind_null(1);
         s.bind(2, c.service).bind(3, c.transport).bind(4, c.role).bind(5, c.local);
-        s.bind(6, c.peer).bind(7, now());
+        s.bind(6, c.peer).bind(7, c.opened_us >= 0 ? c.opened_us : now());
         s.exec();
         id = db_->last_rowid();
     });
@@ -186,7 +186,7 @@ std::int64_t Journal::open_connection(const ConnectionInfo& c) {
     return id;
 }
 
-void Journal::chunk(std::int64_t conn, Dir dir, std::string_view bytes) {
+void Journal::chunk(std::int64_t conn, Dir dir, std::string_view bytes, micros t_us) {
     auto it = conns_.find(conn);
     if (it == conns_.end() || bytes.empty()) return;
     int d = dir == Dir::in ? 0 : 1;
@@ -204,7 +204,7 @@ void Journal::chunk(std::int64_t conn, Dir dir, std::string_view bytes) {
     }
     write([&] {
         auto& s = *ins_chunk_;
-        s.bind(1, conn).bind(2, d == 0 ? "in" : "out").bind(3, now()).bind(4, offset);
+        s.bind(1, conn).bind(2, d == 0 ? "in" : "out").bind(3, t_us >= 0 ? t_us : now()).bind(4, offset);
         s.bind_blob(5, bytes);
         s.exec();
     });

@@ -32,6 +32,7 @@ struct ConnectionInfo {
     std::string role = "server";  // wirelab accepted it ("server") or made it ("client")
     std::string local;
     std::string peer;
+    micros opened_us = -1;  // when it opened, if not now (recorded after the fact)
 };
 
 
@@ -68,7 +69,7 @@ public:
 
     std::int64_t open_connection(const ConnectionInfo& info);
     /// Records bytes; beyond the per-direction cap only the counters grow.
-    void chunk(std::int64_t conn, Dir dir, std::string_view bytes);
+    void chunk(std::int64_t conn, Dir dir, std::string_view bytes, micros t_us = -1);
     void close_connection(std::int64_t conn, const std::string& closed_by,
                           const std::string& close_kind);
     std::size_t open_connections() const { return conns_.size(); }

@@ -13,11 +13,11 @@ from wltest import SOURCE, main, query, run_wirelab
 LAB = os.path.join(SOURCE, "tests", "integration", "server_fixtures")
 
 
-def check(test, script):
+def check(test, script, lab=LAB):
     tmp = tempfile.mkdtemp(prefix="wirelab-server-")
     test.addCleanup(shutil.rmtree, tmp, True)
     run = os.path.join(tmp, "run")
-    r = run_wirelab("check", LAB, os.path.join(LAB, script), "--ephemeral", "--format", "json",
+    r = run_wirelab("check", lab, os.path.join(lab, script), "--ephemeral", "--format", "json",
                     "--run-dir", run, timeout=60)
     report = json.loads(r.stdout)
     return r.returncode, {c["id"]: c for c in report["checks"]}, os.path.join(run, "journal.db")
@@ -63,6 +63,19 @@ class ServerMode(unittest.TestCase):
         self.assertEqual(checks["hello"]["status"], "failed")
         self.assertIn("nothing more within the time allowed", checks["hello"]["observed"])
         self.assertEqual(checks["stops"]["status"], "passed")
+
+
+    def test_http_client_is_journaled_like_a_service(self):
+        lab = os.path.join(SOURCE, "labs", "rest-server")
+        code, checks, db = check(self, "solution.py", lab)
+        self.assertEqual(code, 0, checks)
+        exchanges = query(db, "SELECT service, method, status, connection_id FROM http ORDER BY id")
+        self.assertEqual(exchanges[1][:3], ("create", "POST", 201))
+        self.assertTrue(all(c is not None for *_, c in exchanges))
+        roles = {r for (r,) in query(db, "SELECT DISTINCT role FROM connections")}
+        self.assertEqual(roles, {"client"})
+        sent = query(db, "SELECT data FROM chunks WHERE dir = 'out' AND connection_id = ?", exchanges[1][3])
+        self.assertTrue(b"".join(d for (d,) in sent).startswith(b"POST /cars HTTP/1.1\r\n"))
 
 
 if __name__ == "__main__":
