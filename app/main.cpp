@@ -81,7 +81,17 @@ int cmd_show(const std::string& name) {
     auto checks = checks::compile_checks(lab);
     std::cout << lab.id << " — " << lab.title << "\n";
     if (!lab.summary.empty()) std::cout << lab.summary << "\n";
-    std::cout << "\nservices (your program finds them in environment variables):\n";
+    if (lab.server) {
+        std::string port = lab.server->port ? std::to_string(lab.server->port) : "a free port";
+        std::cout << "\nyour program is the server: listen on " << lab.server->host << ", " << port
+                  << " (WIRELAB_LISTEN_HOST, WIRELAB_LISTEN_PORT)\nclients wirelab plays:\n";
+        for (const auto& c : lab.clients) {
+            const json& spec = lab.doc->root().at(json::json_pointer(c.pointer));
+            std::string what = spec.value("description", std::string());
+            std::cout << "  " << c.name << " (" << c.kind << ")" << (what.empty() ? "" : ": " + what) << "\n";
+        }
+    }
+    if (!lab.services.empty()) std::cout << "\nservices (your program finds them in environment variables):\n";
     for (const auto& s : lab.services) {
         std::string stem = service_env_stem(s.name);
         std::cout << "  " << s.name << " (" << s.kind << ") at " << declared_endpoint(lab, s) << "  → "
