@@ -17,7 +17,13 @@ CREATE TABLE cases(
   start_error TEXT,
   stdout BLOB, stderr BLOB, stdout_bytes INTEGER, stderr_bytes INTEGER,
   stdout_truncated INTEGER, stderr_truncated INTEGER,
-  cpu_user_us INTEGER, cpu_sys_us INTEGER);
+  cpu_user_us INTEGER, cpu_sys_us INTEGER,
+  limit_hit TEXT, limit_detail TEXT, processes_peak INTEGER);
+CREATE TABLE processes(
+  id INTEGER PRIMARY KEY, case_id INTEGER, pid INTEGER NOT NULL, ppid INTEGER,
+  cmdline TEXT, started_us INTEGER, ended_us INTEGER, exit_code INTEGER, signal INTEGER,
+  threads_max INTEGER, is_root INTEGER NOT NULL DEFAULT 0, orphaned INTEGER NOT NULL DEFAULT 0,
+  reaped_by_wirelab INTEGER NOT NULL DEFAULT 0, left_running INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE connections(
   id INTEGER PRIMARY KEY, case_id INTEGER, service TEXT NOT NULL,
   transport TEXT NOT NULL, role TEXT NOT NULL, local TEXT, peer TEXT, pid INTEGER,
@@ -155,7 +161,8 @@ void Journal::end_case(std::int64_t id, const CaseOutcome& o) {
         auto s = db_->prepare(
             "UPDATE cases SET ended_us=?, pid=?, exit_code=?, signal=?, timed_out=?, "
             "start_error=?, stdout=?, stderr=?, stdout_bytes=?, stderr_bytes=?, "
-            "stdout_truncated=?, stderr_truncated=?, cpu_user_us=?, cpu_sys_us=? WHERE id=?");
+            "stdout_truncated=?, stderr_truncated=?, cpu_user_us=?, cpu_sys_us=?, "
+            "limit_hit=?, limit_detail=?, processes_peak=? WHERE id=?");
         s.bind(1, now()).bind(2, o.pid).bind(3, o.exit_code).bind(4, o.signal);
         s.bind(5, o.timed_out ? 1 : 0);
         if (o.start_error.empty())
@@ -164,9 +171,37 @@ void Journal::end_case(std::int64_t id, const CaseOutcome& o) {
             s.bind(6, o.start_error);
         s.bind_blob(7, o.out).bind_blob(8, o.err).bind(9, o.out_bytes).bind(10, o.err_bytes);
         s.bind(11, o.out_truncated ? 1 : 0).bind(12, o.err_truncated ? 1 : 0);
-        s.bind(13, o.cpu_user_us).bind(14, o.cpu_sys_us).bind(15, id);
+        s.bind(13, o.cpu_user_us).bind(14, o.cpu_sys_us);
+        if (o.limit.empty())
+            s.bind_null(15).bind_null(16);
+        else
+            s.bind(15, o.limit).bind(16, o.limit_detail);
+        s.bind(17, static_cast<std::int64_t>(o.processes_peak)).bind(18, id);
         s.exec();
+        auto p = db_->prepare(
+            "INSERT INTO processes(case_id, pid, ppid, cmdline, started_us, ended_us, exit_code, signal, "
+            "threads_max, is_root, orphaned, reaped_by_wirelab, left_running) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)");
+        for (const ProcRecord& r : o.processes) {
+            p.bind(1, id).bind(2, r.pid).bind(3, r.ppid).bind(4, r.cmdline).bind(5, r.started_us);
+            if (r.ended_us >= 0)
+                p.bind(6, r.ended_us);
+            else
+                p.bind_null(6);
+            p.bind(7, r.exit_code).bind(8, r.signal).bind(9, r.threads_max);
+            p.bind(10, r.root ? 1 : 0).bind(11, r.orphaned ? 1 : 0).bind(12, r.reaped_by_wirelab ? 1 : 0);
+            p.bind(13, r.left_running ? 1 : 0);
+            p.exec();
+        }
     });
+}
+
+void Journal::attribute(std::int64_t id, Conn& c) {
+    if (c.attribution_tries <= 0 || !attributor_) return;
+    --c.attribution_tries;
+    auto pid = attributor_(c.local, c.peer);
+    if (!pid) return;
+    c.attribution_tries = 0;
+    write([&] { db_->prepare("UPDATE connections SET pid=? WHERE id=?").bind(1, *pid).bind(2, id).exec(); });
 }
 
 std::int64_t Journal::open_connection(const ConnectionInfo& c) {
@@ -181,8 +216,16 @@ std::int64_t Journal::open_connection(const ConnectionInfo& c) {
         s.bind(6, c.peer).bind(7, c.opened_us >= 0 ? c.opened_us : now());
         s.exec();
         id = db_->last_rowid();
+        if (c.pid) db_->prepare("UPDATE connections SET pid=? WHERE id=?").bind(1, *c.pid).bind(2, id).exec();
     });
-    if (id) conns_[id];
+    if (id) {
+        Conn& conn = conns_[id];
+        if (!c.pid && c.transport == "tcp" && attributor_) {
+            conn.local = c.local, conn.peer = c.peer;
+            conn.attribution_tries = 4;
+            attribute(id, conn);
+        }
+    }
     return id;
 }
 
@@ -191,6 +234,7 @@ void Journal::chunk(std::int64_t conn, Dir dir, std::string_view bytes, micros t
     if (it == conns_.end() || bytes.empty()) return;
     int d = dir == Dir::in ? 0 : 1;
     Conn& c = it->second;
+    if (d == 0 && c.attribution_tries > 1) attribute(conn, c);
     std::int64_t offset = c.bytes[d];
     c.bytes[d] += static_cast<std::int64_t>(bytes.size());
     if (offset >= static_cast<std::int64_t>(chunk_cap_)) {
@@ -214,6 +258,7 @@ void Journal::close_connection(std::int64_t conn, const std::string& closed_by,
                                const std::string& close_kind) {
     auto it = conns_.find(conn);
     if (it == conns_.end()) return;
+    attribute(conn, it->second);
     Conn c = it->second;
     conns_.erase(it);
     write([&] {

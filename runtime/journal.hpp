@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -19,6 +20,7 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include "runtime/common.hpp"
+#include "runtime/proctree.hpp"
 #include "runtime/sqlite.hpp"
 
 namespace wirelab {
@@ -33,7 +35,12 @@ struct ConnectionInfo {
     std::string local;
     std::string peer;
     micros opened_us = -1;  // when it opened, if not now (recorded after the fact)
+    std::optional<int> pid = std::nullopt;  // the learner's process at the other end, when known already (SO_PEERCRED)
 };
+
+/// Finds the learner's process holding the other end of a TCP connection
+/// (our local and peer addresses); nullopt when it cannot tell.
+using Attributor = std::function<std::optional<int>(const std::string& local, const std::string& peer)>;
 
 
 /// The outcome of one run of the learner's program.
@@ -47,6 +54,11 @@ struct CaseOutcome {
     std::int64_t out_bytes = 0, err_bytes = 0;
     bool out_truncated = false, err_truncated = false;
     std::int64_t cpu_user_us = 0, cpu_sys_us = 0;  // CPU time the program used
+    /// A limit that stopped the program ("processes", "output", "cpu",
+    /// "memory", "file_size", "open_files") and what to tell the learner.
+    std::string limit, limit_detail;
+    std::vector<ProcRecord> processes;  // the program's process tree
+    std::size_t processes_peak = 0;      // most processes alive at once
 };
 
 class Journal {
@@ -68,6 +80,10 @@ public:
     std::int64_t current_case() const { return case_id_; }
 
     std::int64_t open_connection(const ConnectionInfo& info);
+    /// Attribution of TCP connections to the learner's processes: tried when
+    /// a connection opens and, until it succeeds, on the first bytes
+    /// received and at close (a server accepts after we connect).
+    void set_attributor(Attributor a) { attributor_ = std::move(a); }
     /// Records bytes; beyond the per-direction cap only the counters grow.
     void chunk(std::int64_t conn, Dir dir, std::string_view bytes, micros t_us = -1);
     void close_connection(std::int64_t conn, const std::string& closed_by,
@@ -108,7 +124,11 @@ private:
     struct Conn {
         std::int64_t bytes[2] = {0, 0};
         bool truncated[2] = {false, false};
+        int attribution_tries = 0;  // left; 0 = attributed or given up
+        std::string local, peer;
     };
+    void attribute(std::int64_t id, Conn& c);
+    Attributor attributor_;
     void begin();
     void insert(const char* table, std::span<const char* const> columns, const nlohmann::json& fields);
     template <class F>

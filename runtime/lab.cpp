@@ -10,6 +10,40 @@ namespace wirelab {
 
 namespace fs = std::filesystem;
 
+namespace {
+/// "limits": {"cpu_s", "memory_mb", "open_files", "file_size_mb",
+/// "output_mb", "processes"} over `base`; null switches a limit off.
+Limits parse_limits(const std::shared_ptr<const JsonDoc>& doc, const json& v, const std::string& ptr,
+                    Limits base) {
+    Spec l(doc, v, ptr, "\"limits\"");
+    if (!v.is_object())
+        l.fail("", "\"limits\" must be an object",
+               "e.g. \"limits\": {\"processes\": 16, \"cpu_s\": 5, \"memory_mb\": 512}");
+    auto mb = [&](const char* key, std::optional<std::uint64_t>& into, std::int64_t hi) {
+        if (!l.has(key)) return;
+        if (l.value().at(key).is_null()) {
+            l.get(key);
+            into.reset();
+        } else {
+            into = static_cast<std::uint64_t>(l.integer(key, 0, 1, hi));
+        }
+    };
+    if (l.has("cpu_s")) {
+        if (l.value().at("cpu_s").is_null())
+            l.get("cpu_s"), base.cpu_s.reset();
+        else
+            base.cpu_s = l.number("cpu_s", 0, 0.1, 3600);
+    }
+    mb("memory_mb", base.memory_mb, 1 << 20);
+    mb("open_files", base.open_files, 1 << 20);
+    mb("file_size_mb", base.file_size_mb, 1 << 20);
+    base.output_mb = static_cast<std::uint64_t>(l.integer("output_mb", static_cast<std::int64_t>(base.output_mb), 1, 1 << 16));
+    base.processes = static_cast<int>(l.integer("processes", base.processes, 1, 4096));
+    l.finish();
+    return base;
+}
+}  // namespace
+
 std::string service_env_stem(const std::string& name) {
     std::string s = "WIRELAB_";
     for (char c : name) s += c == '-' ? '_' : static_cast<char>(std::toupper(c));
@@ -34,6 +68,7 @@ Lab Lab::load(const fs::path& dir, const std::vector<std::string>& kinds,
     lab.title = top.string("title");
     lab.summary = top.string("summary", "");
     lab.timeout_s = top.number("timeout", 20, 0.1, 3600);
+    if (const json* l = top.get("limits")) lab.limits = parse_limits(lab.doc, *l, "/limits", lab.limits);
     top.get("level");
     top.get("tags");
     top.get("checks");  // validated by the checks library
@@ -155,6 +190,8 @@ Lab Lab::load(const fs::path& dir, const std::vector<std::string>& kinds,
             cs.args = c.strings("args");
             cs.stdin_data = c.opt_string("stdin");
             cs.timeout_s = c.number("timeout", 0, 0.1, 3600);
+            cs.limits = lab.limits;
+            if (const json* l = c.get("limits")) cs.limits = parse_limits(lab.doc, *l, ptr + "/limits", lab.limits);
             c.get("description");
             if (const json* env = c.get("env")) {
                 Spec e(lab.doc, *env, ptr + "/env", "\"env\"");
@@ -191,7 +228,10 @@ Lab Lab::load(const fs::path& dir, const std::vector<std::string>& kinds,
             lab.cases.push_back(std::move(cs));
         }
     } else {
-        lab.cases.push_back({"main", {}, std::nullopt, {}, 0, "", {}, {}, false});
+        CaseSpec main;
+        main.name = "main";
+        main.limits = lab.limits;
+        lab.cases.push_back(std::move(main));
     }
     top.finish();
     return lab;

@@ -11,6 +11,7 @@
 
 #include "runtime/fault_profile.hpp"
 #include "runtime/json_source.hpp"
+#include "runtime/limits.hpp"
 
 namespace wirelab {
 
@@ -29,6 +30,7 @@ struct CaseSpec {
     /// every client of the lab).
     std::vector<std::string> clients;
     bool clients_at_once = false;  // run them all at the same time
+    Limits limits;                 // the lab's, with this case's "limits" over them
 };
 
 /// A server lab: the learner's program is a server; wirelab waits for it to
@@ -61,6 +63,7 @@ struct Lab {
     std::string title;
     std::string summary;
     double timeout_s = 20;
+    Limits limits;  // top-level "limits"
     std::vector<ServiceEntry> services;
     std::vector<CaseSpec> cases;
     std::map<std::string, FaultProfile> fault_profiles;  // top-level "faults"

@@ -11,7 +11,10 @@
 
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/write.hpp>
+#include <algorithm>
 #include <cerrno>
+#include <cmath>
+#include <cstdio>
 #include <cstring>
 
 namespace wirelab {
@@ -61,14 +64,85 @@ struct Process::Impl {
     std::function<void(CaseOutcome)> done;
     CaseOutcome outcome;
     asio::posix::stream_descriptor out_pipe, err_pipe, in_pipe, pidfd;
-    asio::steady_timer deadline, kill_timer, drain_timer;
+    asio::steady_timer deadline, kill_timer, drain_timer, sample_timer;
+    std::unique_ptr<Cgroup> cgroup;
+    std::unique_ptr<ProcessTree> tree;
     int open_streams = 0;
     bool finished = false;
     char out_buf[16384], err_buf[16384];
 
     Impl(Process& p, asio::io_context& io_, ProcessSpec s)
         : self(p), io(io_), spec(std::move(s)), out_pipe(io), err_pipe(io), in_pipe(io),
-          pidfd(io), deadline(io), kill_timer(io), drain_timer(io) {}
+          pidfd(io), deadline(io), kill_timer(io), drain_timer(io), sample_timer(io) {
+        if (!spec.clock) {
+            auto t0 = std::chrono::steady_clock::now();
+            spec.clock = [t0] {
+                return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0)
+                    .count();
+            };
+        }
+    }
+
+    /// Stops the whole tree because a limit was hit; the first limit wins.
+    void hit_limit(const std::string& kind, const std::string& words) {
+        if (!outcome.limit.empty() || self.exited_) return;
+        outcome.limit = kind;
+        outcome.limit_detail = words;
+        if (tree) tree->kill_all(false);
+        signal_group(SIGKILL);
+    }
+
+    void watch() {
+        sample_timer.expires_after(std::chrono::milliseconds(10));
+        sample_timer.async_wait([this, keep = self.shared_from_this()](error_code ec) {
+            if (ec || self.exited_ || !tree) return;
+            int cap = spec.limits.processes;
+            std::size_t n = tree->watch(cap);
+            long refused = cgroup ? cgroup->refused() : 0;
+            if (refused > 0)
+                hit_limit("processes", "your program tried to run more than " + std::to_string(cap) +
+                                           " processes at once (" + std::to_string(refused) +
+                                           " forks were refused); the lab allows " + std::to_string(cap));
+            else if (cap > 0 && n > static_cast<std::size_t>(cap))
+                hit_limit("processes", "your program started " + std::to_string(n) +
+                                           " processes at once; the lab allows " + std::to_string(cap));
+            watch();
+        });
+    }
+
+    /// After the exit: limits the kernel enforced, told by the signal or
+    /// by the error Python printed.
+    void explain_exit() {
+        if (!outcome.limit.empty() || outcome.timed_out) return;
+        const Limits& l = spec.limits;
+        std::int64_t cpu_us = outcome.cpu_user_us + outcome.cpu_sys_us;
+        auto says = [&](const char* text) { return outcome.err.find(text) != std::string::npos; };
+        if (l.cpu_s && (outcome.signal == SIGXCPU ||
+                        (outcome.signal == SIGKILL && cpu_us >= static_cast<std::int64_t>(*l.cpu_s * 1e6)))) {
+            outcome.limit = "cpu";
+            outcome.limit_detail = "your program used more than " + number(*l.cpu_s) +
+                                   " s of CPU time; the lab allows " + number(*l.cpu_s) + " s";
+        } else if (l.file_size_mb && (outcome.signal == SIGXFSZ || says("File too large"))) {
+            outcome.limit = "file_size";
+            outcome.limit_detail = "your program wrote a file larger than " + std::to_string(*l.file_size_mb) +
+                                   " MB; the lab allows " + std::to_string(*l.file_size_mb) + " MB";
+        } else if (l.memory_mb && (says("MemoryError") || says("Cannot allocate memory"))) {
+            outcome.limit = "memory";
+            outcome.limit_detail = "your program ran out of memory: the lab allows " +
+                                   std::to_string(*l.memory_mb) + " MB per process";
+        } else if (l.open_files && says("Too many open files")) {
+            outcome.limit = "open_files";
+            outcome.limit_detail = "your program opened more than " + std::to_string(*l.open_files) +
+                                   " files or sockets at once (are they closed?); the lab allows " +
+                                   std::to_string(*l.open_files);
+        }
+    }
+
+    static std::string number(double v) {
+        char buf[32];
+        std::snprintf(buf, sizeof buf, "%g", v);
+        return buf;
+    }
 
     void read(asio::posix::stream_descriptor& d, char* buf, std::string& into,
               std::int64_t& count, bool& truncated, std::shared_ptr<Process> keep) {
@@ -81,6 +155,13 @@ struct Process::Impl {
                                       into.size() < spec.output_cap ? spec.output_cap - into.size() : 0;
                                   into.append(buf, std::min(n, room));
                                   if (n > room) truncated = true;
+                                  std::uint64_t total =
+                                      static_cast<std::uint64_t>(outcome.out_bytes + outcome.err_bytes);
+                                  if (spec.limits.output_mb && total > spec.limits.output_mb << 20)
+                                      hit_limit("output", "your program wrote more than " +
+                                                              std::to_string(spec.limits.output_mb) +
+                                                              " MB of output; the lab allows " +
+                                                              std::to_string(spec.limits.output_mb) + " MB");
                               }
                               if (ec) {
                                   error_code ignored;
@@ -116,8 +197,18 @@ struct Process::Impl {
         }
         deadline.cancel();
         kill_timer.cancel();
-        // Whatever the program left running in its group goes now.
+        sample_timer.cancel();
+        // Whatever the program left running goes now: its group, and what
+        // escaped it (setsid) but is still in its tree.
         signal_group(SIGKILL);
+        if (tree) {
+            tree->root_exited(outcome.exit_code, outcome.signal);
+            tree->kill_all(true);
+            outcome.processes = tree->records();
+            outcome.processes_peak = tree->peak();
+        }
+        cgroup.reset();
+        explain_exit();
         error_code ignored;
         pidfd.close(ignored);
         // Output still in the pipes is drained; a grandchild holding them
@@ -179,6 +270,22 @@ void Process::start(std::function<void(CaseOutcome)> done) {
     int devnull = -1;
     if (!m.spec.stdin_data) devnull = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
     std::string cwd = m.spec.cwd.string();
+    become_subreaper();
+    if (!m.spec.cgroup_name.empty()) m.cgroup = Cgroup::create(m.spec.cgroup_name, m.spec.limits.processes);
+    const int cg_fd = m.cgroup ? m.cgroup->procs_fd() : -1;
+    struct Rl {
+        int resource;
+        rlim_t soft, hard;
+    };
+    std::vector<Rl> rls;
+    const Limits& lim = m.spec.limits;
+    if (lim.cpu_s) {
+        auto s = static_cast<rlim_t>(std::ceil(*lim.cpu_s));
+        rls.push_back({RLIMIT_CPU, s, s + 1});
+    }
+    if (lim.memory_mb) rls.push_back({RLIMIT_AS, *lim.memory_mb << 20, *lim.memory_mb << 20});
+    if (lim.open_files) rls.push_back({RLIMIT_NOFILE, *lim.open_files, *lim.open_files});
+    if (lim.file_size_mb) rls.push_back({RLIMIT_FSIZE, *lim.file_size_mb << 20, *lim.file_size_mb << 20});
 
     pid_t pid = ::fork();
     if (pid < 0) {
@@ -189,6 +296,21 @@ void Process::start(std::function<void(CaseOutcome)> done) {
     if (pid == 0) {
         // Child: only async-signal-safe calls from here to exec.
         ::setpgid(0, 0);
+        if (cg_fd >= 0) {
+            // Into the run's cgroup before anything else can fork.
+            char digits[24];
+            int n = 0;
+            for (pid_t v = ::getpid(); v > 0; v /= 10) digits[n++] = static_cast<char>('0' + v % 10);
+            char text[24];
+            for (int i = 0; i < n; ++i) text[i] = digits[n - 1 - i];
+            (void)!::write(cg_fd, text, static_cast<std::size_t>(n));
+        }
+        for (const Rl& r : rls) {
+            rlimit cur{};
+            ::getrlimit(r.resource, &cur);
+            rlimit want{std::min(r.soft, cur.rlim_max), std::min(r.hard, cur.rlim_max)};
+            ::setrlimit(r.resource, &want);
+        }
         sigset_t all;
         sigemptyset(&all);
         ::sigprocmask(SIG_SETMASK, &all, nullptr);
@@ -249,6 +371,8 @@ void Process::start(std::function<void(CaseOutcome)> done) {
                               impl_->in_pipe.close(ig);
                           });
     }
+    m.tree = std::make_unique<ProcessTree>(pid, m.spec.clock, m.spec.marker, m.cgroup.get());
+    m.watch();
     m.wait_exit();
     m.deadline.expires_after(m.spec.timeout);
     m.deadline.async_wait([this, keep](error_code ec) {
@@ -257,6 +381,8 @@ void Process::start(std::function<void(CaseOutcome)> done) {
         terminate("timeout");
     });
 }
+
+ProcessTree* Process::tree() { return impl_->tree.get(); }
 
 bool Process::has_exited() const {
     if (pid_ <= 0 || exited_) return true;

@@ -15,6 +15,8 @@
 
 #include "runtime/common.hpp"
 #include "runtime/journal.hpp"
+#include "runtime/limits.hpp"
+#include "runtime/proctree.hpp"
 
 namespace wirelab {
 
@@ -27,6 +29,12 @@ struct ProcessSpec {
     std::chrono::milliseconds kill_grace{1000};  // SIGTERM, then SIGKILL after this
     std::size_t output_cap = 1 << 20;            // per stream
     std::filesystem::path cwd;                   // empty: inherit
+    Limits limits;
+    /// An environment entry (NAME=value) unique to the run; it tells the
+    /// program's orphans from other processes.
+    std::string marker;
+    std::string cgroup_name;  // empty: no cgroup (the watchdog caps processes)
+    std::function<micros()> clock;  // the Session's clock (default: since start)
 };
 
 /// One run of a program. Owns its pipes and pidfd; the completion handler
@@ -47,6 +55,8 @@ public:
     /// True once the process has exited, even before its exit has been
     /// processed (it may still be a zombie waiting for us).
     bool has_exited() const;
+    /// The program's process tree (null before start).
+    ProcessTree* tree();
 
 private:
     struct Impl;

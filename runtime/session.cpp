@@ -11,6 +11,7 @@
 #include <regex>
 
 #include "runtime/faults.hpp"
+#include "runtime/sockets.hpp"
 
 extern char** environ;
 
@@ -65,6 +66,14 @@ Session::Session(const Lab& lab, const ServiceKinds& kinds, SessionOptions optio
     journal_->set_meta("lab_dir", fs::absolute(lab_.dir).lexically_normal().string());
     seed_ = opt_.seed ? *opt_.seed : hash_name(lab_.id) & 0xffffffffULL;
     journal_->set_meta("seed", std::to_string(seed_));
+    // The learner's socket is the one whose own address is our peer's.
+    journal_->set_attributor([this](const std::string& local, const std::string& peer) -> std::optional<int> {
+        ProcessTree* t = current_ && current_->running() ? current_->tree() : nullptr;
+        if (!t) return std::nullopt;
+        auto inode = tcp_socket_inode(peer, local);
+        if (!inode) return std::nullopt;
+        return t->owner_of_socket(*inode);
+    });
 
     for (const auto& entry : lab_.services) {
         const ServiceKind* kind = nullptr;
@@ -225,6 +234,10 @@ CaseOutcome Session::run_case(const CaseSpec& c, const std::vector<std::string>&
     ps.argv = argv;
     for (auto& [k, v] : vars) ps.env.push_back(k + "=" + v);
     ps.stdin_data = c.stdin_data;
+    ps.limits = c.limits;
+    ps.marker = "WIRELAB_RUN_DIR=" + vars["WIRELAB_RUN_DIR"];
+    ps.cgroup_name = "wirelab-" + std::to_string(::getpid()) + "-" + std::to_string(case_id);
+    ps.clock = [j = journal_.get()] { return j->now(); };
     double t = c.timeout_s > 0 ? c.timeout_s : lab_.timeout_s;
     ps.timeout = std::chrono::milliseconds(static_cast<long long>(t * 1000));
 
