@@ -68,6 +68,10 @@ public:
                                      "at most " + std::to_string(*max_cpu_us_ / 1000) + " ms of CPU time",
                                      "user " + std::to_string(c->cpu_user_us / 1000) + " ms, system " +
                                          std::to_string(c->cpu_sys_us / 1000) + " ms");
+            if (!c->limit.empty())
+                return Verdict::fail(p + c->limit_detail + " — it was stopped",
+                                     check_code_ ? "exit status " + std::to_string(code_) : "within the lab's limits",
+                                     output_tail(*c));
             if (!check_code_) continue;
             if (c->timed_out)
                 return Verdict::fail(p + "the program did not finish within " + seconds(took) +

@@ -15,6 +15,11 @@ const std::vector<CheckKind>& check_kinds() {
         {"client", "server labs: a simulated client's script went through (and fast enough)", make_client_check},
         {"server", "server labs: the learner's server listened, stopped on a signal, released its port",
          make_server_check},
+        {"concurrency", "requests or connections in flight at once, and how many processes held them",
+         make_concurrency_check},
+        {"processes", "the program's process tree: workers at once, threads, children joined, orphans",
+         make_processes_check},
+        {"timing", "wall time, alone or against the time the requests take one after another", make_timing_check},
     };
     return kinds;
 }

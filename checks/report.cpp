@@ -38,6 +38,8 @@ std::string case_summary(const CaseRow& c) {
     o << std::fixed;
     if (!c.start_error.empty())
         o << "could not start (" << c.start_error << ")";
+    else if (!c.limit.empty())
+        o << "stopped after " << secs << " s: " << c.limit_detail;
     else if (c.timed_out)
         o << "stopped after " << secs << " s (timeout)";
     else if (c.signal)
@@ -136,6 +138,8 @@ nlohmann::json render_json(const ReportInput& in) {
                   {"stderr_bytes", c.err_bytes}};
         if (!c.start_error.empty()) j["start_error"] = c.start_error;
         if (!c.faults.empty()) j["faults"] = c.faults;
+        if (!c.limit.empty()) j["limit"] = {{"kind", c.limit}, {"detail", c.limit_detail}};
+        if (c.processes_peak) j["processes_peak"] = c.processes_peak;
         cases.push_back(j);
     }
     json checks = json::array();

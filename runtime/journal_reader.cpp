@@ -83,6 +83,16 @@ const std::vector<CaseRow>& JournalReader::cases() {
         c.cpu_sys_us = s.is_null(17) ? 0 : s.integer(17);
         cases_->push_back(std::move(c));
     }
+    if (has_column("cases", "limit_hit")) {
+        auto l = db_->prepare("SELECT id, limit_hit, limit_detail, processes_peak FROM cases");
+        while (l.step())
+            for (auto& c : *cases_)
+                if (c.id == l.integer(0)) {
+                    c.limit = l.text(1);
+                    c.limit_detail = l.text(2);
+                    c.processes_peak = l.is_null(3) ? 0 : l.integer(3);
+                }
+    }
     auto f = db_->prepare("SELECT case_id, detail FROM events WHERE kind = 'faults' ORDER BY id");
     while (f.step()) {
         auto d = nlohmann::json::parse(f.text(1), nullptr, false);
@@ -90,6 +100,39 @@ const std::vector<CaseRow>& JournalReader::cases() {
             if (c.id == f.integer(0) && d.is_object() && d.contains("services")) c.faults = d["services"];
     }
     return *cases_;
+}
+
+bool JournalReader::has_column(const std::string& table, const std::string& column) {
+    auto s = db_->prepare("SELECT 1 FROM pragma_table_info(?) WHERE name = ?");
+    s.bind(1, table).bind(2, column);
+    return s.step();
+}
+
+const std::vector<ProcessRow>& JournalReader::processes() {
+    if (processes_) return *processes_;
+    processes_.emplace();
+    if (!has_column("processes", "pid")) return *processes_;
+    auto s = db_->prepare(
+        "SELECT case_id, pid, ppid, cmdline, started_us, ended_us, exit_code, signal, threads_max, "
+        "is_root, orphaned, reaped_by_wirelab, left_running FROM processes ORDER BY started_us, id");
+    while (s.step()) {
+        ProcessRow p;
+        p.case_id = s.integer(0);
+        p.pid = static_cast<int>(s.integer(1));
+        p.ppid = static_cast<int>(s.integer(2));
+        p.cmdline = s.text(3);
+        p.started_us = s.integer(4);
+        p.ended_us = opt_int(s, 5);
+        if (auto v = opt_int(s, 6)) p.exit_code = static_cast<int>(*v);
+        if (auto v = opt_int(s, 7)) p.signal = static_cast<int>(*v);
+        p.threads_max = static_cast<int>(s.integer(8));
+        p.root = s.integer(9) != 0;
+        p.orphaned = s.integer(10) != 0;
+        p.reaped_by_wirelab = s.integer(11) != 0;
+        p.left_running = s.integer(12) != 0;
+        processes_->push_back(std::move(p));
+    }
+    return *processes_;
 }
 
 const std::vector<HttpRow>& JournalReader::http() {

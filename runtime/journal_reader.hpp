@@ -26,9 +26,23 @@ struct CaseRow {
     std::int64_t out_bytes = 0, err_bytes = 0;
     bool out_truncated = false, err_truncated = false;
     std::int64_t cpu_user_us = 0, cpu_sys_us = 0;
+    std::string limit, limit_detail;  // a limit that stopped the program
+    std::int64_t processes_peak = 0;
     /// The fault profiles the services ran with in this case, by service
     /// (as FaultProfile::describe() journals them); empty when none.
     nlohmann::json faults = nlohmann::json::object();
+};
+
+/// One process of the learner's tree (docs/journal.md, `processes`).
+struct ProcessRow {
+    std::int64_t case_id = 0;
+    int pid = 0, ppid = 0;
+    std::string cmdline;
+    micros started_us = 0;
+    std::optional<micros> ended_us;
+    std::optional<int> exit_code, signal;
+    int threads_max = 1;
+    bool root = false, orphaned = false, reaped_by_wirelab = false, left_running = false;
 };
 
 struct HttpRow {
@@ -101,6 +115,7 @@ public:
     const std::vector<MessageRow>& messages();
     const std::vector<StepRow>& steps();
     const std::vector<EventRow>& events();
+    const std::vector<ProcessRow>& processes();
     /// The bytes of connection `conn` in direction `dir` ("in" = received by
     /// wirelab, "out" = sent), as recorded (up to the journal's cap).
     std::string bytes(std::int64_t conn, const std::string& dir);
@@ -116,6 +131,8 @@ private:
     std::optional<std::vector<MessageRow>> messages_;
     std::optional<std::vector<StepRow>> steps_;
     std::optional<std::vector<EventRow>> events_;
+    std::optional<std::vector<ProcessRow>> processes_;
+    bool has_column(const std::string& table, const std::string& column);
 };
 
 }  // namespace wirelab

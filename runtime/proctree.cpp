@@ -212,7 +212,7 @@ void ProcessTree::add(int pid, int ppid, int threads, unsigned long long ticks) 
     micros started = now;
     if (ticks && hz > 0) started = now - (boottime_us() - static_cast<micros>(ticks) * 1000000 / hz);
     r.started_us = std::clamp<micros>(started, 0, now);
-    r.orphaned = ppid == self_ && pid != root_;
+    r.orphaned = ppid == self_ && pid != root_ && live_.count(root_) > 0;
     live_[pid] = std::move(r);
     peak_ = std::max(peak_, live_.size());
 }
@@ -260,7 +260,9 @@ std::size_t ProcessTree::sample() {
             continue;
         }
         ProcRecord& r = it->second;
-        if (ppid == self_ && pid != root_ && !r.orphaned) r.orphaned = true;
+        // Orphaned while the program ran; what it leaves at its exit is
+        // "left running" instead.
+        if (ppid == self_ && pid != root_ && !r.orphaned && live_.count(root_)) r.orphaned = true;
         r.ppid = ppid;
         r.threads_max = std::max(r.threads_max, threads);
         ++it;
@@ -361,13 +363,23 @@ void ProcessTree::root_exited(std::optional<int> code, std::optional<int> sig) {
 void ProcessTree::kill_all(bool left) {
     // The group first: one call reaches every member, and the kernel makes
     // a fork racing with it fail, so a fork bomb in the group ends here.
-    ::kill(-root_, SIGKILL);
-    if (cgroup_)
-        for (int p : cgroup_->pids()) ::kill(p, SIGKILL);
+    // (After a normal exit the group is left alone a moment, below.)
+    if (!left) {
+        ::kill(-root_, SIGKILL);
+        if (cgroup_)
+            for (int p : cgroup_->pids()) ::kill(p, SIGKILL);
+    }
     sample();
-    if (left)
+    if (left) {
+        // Helpers that end when the program does (a resource tracker, a
+        // daemon worker reading EOF) get a moment before counting as left.
+        for (int i = 0; i < 50 && live_.size() > (live_.count(root_) ? 1u : 0u); ++i) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(5));
+            sample();
+        }
         for (auto& [pid, r] : live_)
             if (pid != root_) r.left_running = true;
+    }
     for (int round = 0; round < 400; ++round) {
         // Then whatever left the group (setsid) but is still in the tree.
         ::kill(-root_, SIGKILL);

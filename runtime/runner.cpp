@@ -200,7 +200,7 @@ struct Process::Impl {
         sample_timer.cancel();
         // Whatever the program left running goes now: its group, and what
         // escaped it (setsid) but is still in its tree.
-        signal_group(SIGKILL);
+        if (!tree) signal_group(SIGKILL);
         if (tree) {
             tree->root_exited(outcome.exit_code, outcome.signal);
             tree->kill_all(true);

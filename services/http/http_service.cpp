@@ -110,6 +110,15 @@ public:
         }
         header_limit_ = static_cast<std::size_t>(s.integer("header_limit", 16 * 1024, 1024, 1 << 20));
         keep_alive_s_ = s.integer("keep_alive_timeout", 5, 1, 3600);
+        // Synchronisation labs: optimistic locking, a service that takes
+        // its time (so races are wide open), and a cap on requests at once.
+        std::string im = s.string("if_match", "off");
+        if (im != "off" && im != "optional" && im != "required")
+            s.fail("if_match", "\"if_match\" is \"off\", \"optional\" or \"required\", got \"" + im + "\"");
+        if_match_ = im == "required" ? 2 : im == "optional" ? 1 : 0;
+        respond_after_ms_ = s.integer("respond_after_ms", 0, 0, 600000);
+        max_in_flight_ = s.integer("max_in_flight", 0, 0, 100000);
+        retry_after_s_ = s.integer("busy_retry_after", 1, 0, 3600);
         ojson db = ojson::object();
         if (const json* data = s.get("data")) {
             if (data->is_string()) {
@@ -228,7 +237,8 @@ private:
             if (ct != req.end()) sr.content_type = std::string(ct->value());
             sr.body = req.body();
             sr.base_url = "http://" + host_header;
-            out = store_->handle(sr);
+            if (auto pre = precondition(req, sr)) out = std::move(*pre);
+            else out = store_->handle(sr);
         }
 
         res.result(static_cast<unsigned>(out.status));
@@ -339,6 +349,71 @@ private:
         return nullptr;
     }
 
+    /// If-Match on a write: 412 when the resource changed since the
+    /// client read it (its ETag differs), 428 when the lab requires the
+    /// header and it is missing. nullopt: go ahead.
+    std::optional<StoreResponse> precondition(const Request& req, const StoreRequest& sr) {
+        if (!if_match_ || (sr.method != "PUT" && sr.method != "PATCH" && sr.method != "DELETE")) return std::nullopt;
+        auto im = req.find(bhttp::field::if_match);
+        auto error = [](int status, const std::string& text) {
+            StoreResponse r;
+            r.status = status;
+            r.content_type = "application/json; charset=utf-8";
+            r.body = nlohmann::json{{"error", text}}.dump(2);
+            return r;
+        };
+        if (im == req.end()) {
+            if (if_match_ == 2)
+                return error(428, "this API needs If-Match: send the ETag you got when you read the resource");
+            return std::nullopt;
+        }
+        StoreRequest get = sr;
+        get.method = "GET";
+        get.body.clear();
+        get.content_type.clear();
+        get.query = {};
+        get.target = sr.path;
+        StoreResponse current = store_->handle(get);
+        if (current.status != 200) return std::nullopt;  // the write answers 404 itself
+        std::string etag = weak_etag(current.body);
+        auto strip = [](std::string v) {
+            while (!v.empty() && (v.front() == ' ')) v.erase(0, 1);
+            while (!v.empty() && (v.back() == ' ')) v.pop_back();
+            if (v.rfind("W/", 0) == 0) v = v.substr(2);
+            return v;
+        };
+        std::string given(im->value());
+        bool match = false;
+        std::size_t from = 0;
+        while (from <= given.size() && !match) {
+            auto comma = given.find(',', from);
+            std::string one = strip(given.substr(from, comma == std::string::npos ? std::string::npos : comma - from));
+            match = one == "*" || one == strip(etag);
+            if (comma == std::string::npos) break;
+            from = comma + 1;
+        }
+        if (match) return std::nullopt;
+        StoreResponse r = error(412, "the resource changed since you read it (If-Match " + given +
+                                         ", current ETag " + etag + "): read it again and retry");
+        r.headers.push_back({"ETag", etag});
+        return r;
+    }
+
+    Response busy_response(const Request& req) {
+        Response res;
+        res.version(req.version());
+        res.result(bhttp::status::too_many_requests);
+        add_common_headers(res, req);
+        res.set(bhttp::field::content_type, "application/json; charset=utf-8");
+        res.set(bhttp::field::retry_after, std::to_string(retry_after_s_));
+        res.body() = nlohmann::json{{"error", "too many requests at once: this API serves at most " +
+                                                  std::to_string(max_in_flight_) + " at a time"}}
+                         .dump();
+        res.set(bhttp::field::content_length, std::to_string(res.body().size()));
+        if (req.method() == bhttp::verb::head) res.body().clear();
+        return res;
+    }
+
     Response fault_response(const Request& req, const StatusFault& f) {
         Response res;
         res.version(req.version());
@@ -422,7 +497,18 @@ private:
             std::string host_header = host != req.end() ? std::string(host->value())
                                                          : listener_->host() + ":" + std::to_string(listener_->port());
             const StatusFault* fault = status_fault(++requests_);
-            Response res = fault ? fault_response(req, *fault) : respond(req, host_header);
+            bool busy = !fault && max_in_flight_ > 0 && in_flight_ >= max_in_flight_;
+            Response res = fault ? fault_response(req, *fault) : busy ? busy_response(req) : respond(req, host_header);
+            if (busy) journal_.event("busy", name_, {{"in_flight", in_flight_}, {"max_in_flight", max_in_flight_},
+                                                     {"target", std::string(req.target())}}, c.id());
+            if (!busy && respond_after_ms_ > 0) {
+                // The request stays in flight while the service "works".
+                ++in_flight_;
+                asio::steady_timer work(stream.get_executor(), std::chrono::milliseconds(respond_after_ms_));
+                error_code wec;
+                co_await work.async_wait(asio::redirect_error(use_awaitable, wec));
+                --in_flight_;
+            }
             if (fault) {
                 nlohmann::json d = {{"fault", "status"}, {"status", fault->status}, {"request", requests_},
                                     {"target", std::string(req.target())}};
@@ -489,6 +575,8 @@ private:
     std::unique_ptr<StreamListener> listener_;
     std::mt19937_64 status_rng_;
     std::int64_t requests_ = 0;
+    int if_match_ = 0;  // 0 off, 1 optional, 2 required
+    std::int64_t respond_after_ms_ = 0, max_in_flight_ = 0, retry_after_s_ = 1, in_flight_ = 0;
 };
 
 std::unique_ptr<Service> make_http_service(ServiceContext& ctx) {

@@ -1,0 +1,33 @@
+# Mistake: I started the pool at module level without if __name__ == "__main__": every spawned worker imports the script and tries to start a pool of its own.
+# fails: exit-ok, all-configs, each-once, many-processes, at-once, fast
+"""A wrong solution for the fanout-pool lab: see the two comment lines above."""
+import multiprocessing
+import os
+
+import requests
+
+BASE = os.environ.get("WIRELAB_FLEET_URL", "http://localhost:3000")
+WORKERS = 8
+
+
+def fetch_config(device_id):
+    """Runs in a worker process: one device's config."""
+    reply = requests.get(f"{BASE}/configs/{device_id}", timeout=5)
+    reply.raise_for_status()
+    config = reply.json()
+    return f"{config['hostname']} {config['version']} {config['serial']}"
+
+
+def main():
+    devices = requests.get(BASE + "/devices", timeout=5).json()
+    ids = [device["id"] for device in devices]
+    # "spawn" starts each worker as a fresh interpreter, as on Windows and
+    # macOS: the same code then works everywhere.
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(WORKERS) as pool:
+        lines = pool.map(fetch_config, ids)
+    for line in sorted(lines):
+        print(line)
+
+
+main()
