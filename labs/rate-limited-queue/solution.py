@@ -1,0 +1,47 @@
+"""Reference solution for the rate-limited-queue lab.
+
+A producer puts the 30 job ids on a queue; five consumer threads take ids
+until they take a sentinel (None), each with one request in flight at a
+time, so the API never sees more than five at once.
+"""
+import os
+import queue
+import threading
+
+import requests
+
+BASE = os.environ.get("WIRELAB_JOBS_URL", "http://localhost:3000")
+CONSUMERS = 5  # the API serves five requests at a time
+JOBS = 30
+
+
+def consumer(jobs, done):
+    with requests.Session() as http:
+        while True:
+            job_id = jobs.get()
+            if job_id is None:  # the sentinel: no more work
+                return
+            job = http.get(f"{BASE}/jobs/{job_id}", timeout=5).json()
+            result = {"job": job_id, "total": sum(job["numbers"])}
+            http.post(BASE + "/results", json=result, timeout=5).raise_for_status()
+            with done["lock"]:
+                done["count"] += 1
+
+
+def main():
+    jobs = queue.Queue()
+    done = {"count": 0, "lock": threading.Lock()}
+    workers = [threading.Thread(target=consumer, args=(jobs, done)) for _ in range(CONSUMERS)]
+    for w in workers:
+        w.start()
+    for job_id in range(1, JOBS + 1):  # the producer
+        jobs.put(job_id)
+    for _ in workers:
+        jobs.put(None)
+    for w in workers:
+        w.join()
+    print(f"processed {done['count']} jobs")
+
+
+if __name__ == "__main__":
+    main()
