@@ -252,7 +252,8 @@ private:
         bool fresh = inm != req.end() && inm->value() == etag && out.status >= 200 &&
                      out.status < 300 && (method == "GET" || method == "HEAD");
         res.set(bhttp::field::content_length, std::to_string(out.body.size()));
-        res.set(bhttp::field::etag, etag);
+        // A 412 carries the resource's current ETag, not its error body's.
+        if (res.find(bhttp::field::etag) == res.end()) res.set(bhttp::field::etag, etag);
         if (fresh) {
             res.result(bhttp::status::not_modified);
             res.erase(bhttp::field::content_type);
