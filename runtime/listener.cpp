@@ -1,6 +1,11 @@
 #include "runtime/listener.hpp"
 
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
 #include <boost/asio/ip/address.hpp>
+#include <type_traits>
 
 #include "runtime/errors.hpp"
 #include "runtime/journal.hpp"
@@ -23,13 +28,25 @@ ListenSpec read_listen_spec(Spec& s, const ServiceContext& ctx) {
     if (ec) s.fail("host", "\"" + l.host + "\" is not an IP address", "use \"127.0.0.1\"");
     l.port = static_cast<unsigned short>(s.integer("port", 0, 0, 65535));
     if (ctx.ephemeral) l.port = 0;
+    if (auto sock = s.opt_string("socket")) {
+        if (s.has("port") || s.has("host"))
+            s.fail("socket", "a service listens on a unix \"socket\" or on \"host\"/\"port\", not both");
+        if (sock->empty() || sock->find('/') != std::string::npos || *sock == "." || *sock == "..")
+            s.fail("socket", "\"socket\" is a file name (no '/'), e.g. \"store.sock\"; it is created in the run directory");
+        auto path = std::filesystem::absolute(ctx.state_dir.parent_path() / *sock).lexically_normal().string();
+        if (path.size() >= sizeof(sockaddr_un::sun_path))
+            s.fail("socket", "the socket path " + path + " is longer than the " +
+                                 std::to_string(sizeof(sockaddr_un::sun_path) - 1) + " bytes a unix socket allows",
+                   "run with a shorter --run-dir");
+        l.unix_path = path;
+    }
     return l;
 }
 
 // --- Conn -------------------------------------------------------------------
 
-Conn::Conn(tcp::socket sock, std::shared_ptr<ConnectionRecord> rec, std::shared_ptr<FaultPlan> plan)
-    : stream_(recording_stream<tcp::socket>(std::move(sock), rec), plan,
+Conn::Conn(Socket sock, std::shared_ptr<ConnectionRecord> rec, std::shared_ptr<FaultPlan> plan)
+    : stream_(recording_stream<Socket>(std::move(sock), rec), plan,
               [this] { reset("fault: reset"); }),
       rec_(std::move(rec)),
       plan_(std::move(plan)),
@@ -57,7 +74,7 @@ awaitable<void> Conn::close_send(const std::string& why) {
         co_await t.async_wait(asio::redirect_error(use_awaitable, ec));
     }
     error_code ig;
-    socket().shutdown(tcp::socket::shutdown_send, ig);
+    socket().shutdown(asio::socket_base::shutdown_send, ig);
 }
 
 void Conn::reset(const std::string& why) {
@@ -88,7 +105,38 @@ StreamListener::StreamListener(const ServiceContext& ctx, std::string kind, List
       spec_(std::move(spec)),
       protocol_(std::move(protocol)) {}
 
+Endpoint StreamListener::endpoint(const std::string& scheme) const {
+    if (!spec_.unix_path.empty()) return {"unix", "", 0, spec_.unix_path};
+    return {scheme, spec_.host, port_};
+}
+
+void StreamListener::close_acceptor() {
+    error_code ig;
+    if (acceptor_) acceptor_->close(ig);
+    if (uacceptor_) uacceptor_->close(ig);
+    acceptor_.reset();
+    uacceptor_.reset();
+}
+
 void StreamListener::bind() {
+    if (!spec_.unix_path.empty()) {
+        // A socket file left by an earlier run is replaced.
+        ::unlink(spec_.unix_path.c_str());
+        uacceptor_ = std::make_shared<asio::local::stream_protocol::acceptor>(io_);
+        asio::local::stream_protocol::endpoint ep(spec_.unix_path);
+        error_code ec;
+        uacceptor_->open(ep.protocol(), ec);
+        if (!ec) uacceptor_->bind(ep, ec);
+        if (!ec) uacceptor_->listen(asio::socket_base::max_listen_connections, ec);
+        if (ec) {
+            uacceptor_.reset();
+            throw EnvError("service \"" + name_ + "\" cannot listen on the unix socket " + spec_.unix_path + ": " +
+                               ec.message(),
+                           "check that the run directory is writable");
+        }
+        asio::co_spawn(io_, accept_loop(uacceptor_), asio::detached);
+        return;
+    }
     tcp::endpoint ep(asio::ip::make_address(spec_.host), started_ ? port_ : spec_.port);
     acceptor_ = std::make_shared<tcp::acceptor>(io_);
     error_code ec;
@@ -117,20 +165,18 @@ void StreamListener::bind() {
 void StreamListener::start() {
     if (!profile_.refuse) bind();
     started_ = true;
-    if (profile_.refuse && port_ == 0) {
+    if (profile_.refuse && port_ == 0 && spec_.unix_path.empty()) {
         // A refusing service still needs a port the learner is told about:
         // take one, then close it.
         bind();
-        error_code ig;
-        acceptor_->close(ig);
-        acceptor_.reset();
+        close_acceptor();
     }
 }
 
 void StreamListener::stop() {
     stopping_ = true;
-    error_code ig;
-    if (acceptor_) acceptor_->close(ig);
+    close_acceptor();
+    if (!spec_.unix_path.empty()) ::unlink(spec_.unix_path.c_str());
     for (auto& [id, c] : live_) c->abort("wirelab stopped");
 }
 
@@ -139,39 +185,51 @@ void StreamListener::set_faults(const FaultProfile& profile, std::uint64_t seed)
     seed_ = seed;
     ordinal_ = 0;
     if (!started_ || stopping_) return;
-    if (profile_.refuse && acceptor_) {
-        error_code ig;
-        acceptor_->close(ig);
-        acceptor_.reset();
+    if (profile_.refuse && listening()) {
+        close_acceptor();
         journal_.event("fault", name_, {{"fault", "refuse"}, {"profile", profile_.name}, {"port", port_}});
-    } else if (!profile_.refuse && !acceptor_) {
+    } else if (!profile_.refuse && !listening()) {
         bind();
     }
 }
 
-awaitable<void> StreamListener::accept_loop(std::shared_ptr<tcp::acceptor> acc) {
+template <class Acceptor>
+awaitable<void> StreamListener::accept_loop(std::shared_ptr<Acceptor> acc) {
     // The acceptor may be replaced (refuse, then listen again): each loop
     // keeps its own alive.
     while (acc->is_open()) {
         error_code ec;
-        tcp::socket sock = co_await acc->async_accept(asio::redirect_error(use_awaitable, ec));
+        auto sock = co_await acc->async_accept(asio::redirect_error(use_awaitable, ec));
         if (ec) {
-            if (ec == asio::error::operation_aborted || stopping_ || acceptor_ != acc)
+            bool current = static_cast<const void*>(acceptor_.get()) == acc.get() ||
+                           static_cast<const void*>(uacceptor_.get()) == acc.get();
+            if (ec == asio::error::operation_aborted || stopping_ || !current)
                 co_return;
             journal_.event("accept-error", name_, {{"error", ec.message()}});
             continue;
         }
-        asio::co_spawn(io_, run(std::move(sock)), asio::detached);
+        ConnectionInfo info;
+        info.service = name_;
+        if constexpr (std::is_same_v<Acceptor, tcp::acceptor>) {
+            info.local = endpoint_str(sock.local_endpoint(ec));
+            info.peer = endpoint_str(sock.remote_endpoint(ec));
+            sock.set_option(tcp::no_delay(true), ec);
+        } else {
+            // The kernel says which process connected.
+            info.transport = "unix";
+            info.local = spec_.unix_path;
+            ucred cred{};
+            socklen_t len = sizeof cred;
+            if (::getsockopt(sock.native_handle(), SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0 && cred.pid > 0) {
+                info.pid = cred.pid;
+                info.peer = "pid " + std::to_string(cred.pid);
+            }
+        }
+        asio::co_spawn(io_, run(Conn::Socket(std::move(sock)), std::move(info)), asio::detached);
     }
 }
 
-awaitable<void> StreamListener::run(tcp::socket sock) {
-    error_code ec;
-    ConnectionInfo info;
-    info.service = name_;
-    info.local = endpoint_str(sock.local_endpoint(ec));
-    info.peer = endpoint_str(sock.remote_endpoint(ec));
-    sock.set_option(tcp::no_delay(true), ec);
+awaitable<void> StreamListener::run(Conn::Socket sock, ConnectionInfo info) {
     auto rec = std::make_shared<ConnectionRecord>(journal_, info);
     auto plan = std::make_shared<FaultPlan>(profile_, mix_seed(seed_, ++ordinal_), &journal_, name_, rec->id());
     Conn conn(std::move(sock), rec, plan);

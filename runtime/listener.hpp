@@ -12,6 +12,9 @@
 #include <string>
 
 #include "runtime/common.hpp"
+
+#include <boost/asio/generic/stream_protocol.hpp>
+#include <boost/asio/local/stream_protocol.hpp>
 #include "runtime/faults.hpp"
 #include "runtime/recording.hpp"
 #include "runtime/service.hpp"
@@ -22,21 +25,25 @@ namespace wirelab {
 struct ListenSpec {
     std::string host = "127.0.0.1";
     unsigned short port = 0;  // 0: a free port
+    std::string unix_path;    // set: a unix stream socket at this path instead
 };
 
-/// Reads "host" and "port" of a service spec, validated.
+/// Reads "host" and "port" of a service spec, validated; with "socket" (a
+/// file name), a unix stream socket in the run directory instead.
 ListenSpec read_listen_spec(Spec& spec, const ServiceContext& ctx);
 
 /// One accepted connection as a protocol session sees it.
 class Conn {
 public:
-    using Stream = fault_stream<recording_stream<tcp::socket>>;
+    /// TCP or unix: the protocol sessions do not care which.
+    using Socket = asio::generic::stream_protocol::socket;
+    using Stream = fault_stream<recording_stream<Socket>>;
 
-    Conn(tcp::socket sock, std::shared_ptr<ConnectionRecord> rec, std::shared_ptr<FaultPlan> plan);
+    Conn(Socket sock, std::shared_ptr<ConnectionRecord> rec, std::shared_ptr<FaultPlan> plan);
     Conn(const Conn&) = delete;
 
     Stream& stream() { return stream_; }
-    tcp::socket& socket() { return stream_.next_layer().next_layer(); }
+    Socket& socket() { return stream_.next_layer().next_layer(); }
     ConnectionRecord& record() { return *rec_; }
     std::int64_t id() const { return rec_->id(); }
     FaultPlan& faults() { return *plan_; }
@@ -74,6 +81,9 @@ public:
     void stop();
     unsigned short port() const { return port_; }
     const std::string& host() const { return spec_.host; }
+    /// Where the learner connects: scheme "tcp"/"http" over TCP, or the
+    /// unix socket's path.
+    Endpoint endpoint(const std::string& scheme) const;
 
     /// The fault profile for the connections accepted from now on, and the
     /// seed their plans derive from. Refuse closes the port until a profile
@@ -83,8 +93,11 @@ public:
 
 private:
     void bind();
-    awaitable<void> accept_loop(std::shared_ptr<tcp::acceptor> acc);
-    awaitable<void> run(tcp::socket sock);
+    template <class Acceptor>
+    awaitable<void> accept_loop(std::shared_ptr<Acceptor> acc);
+    awaitable<void> run(Conn::Socket sock, ConnectionInfo info);
+    bool listening() const { return acceptor_ || uacceptor_; }
+    void close_acceptor();
     awaitable<void> tarpit(Conn& c);
 
     asio::io_context& io_;
@@ -94,6 +107,7 @@ private:
     bool ephemeral_ = false;
     Protocol protocol_;
     std::shared_ptr<tcp::acceptor> acceptor_;
+    std::shared_ptr<asio::local::stream_protocol::acceptor> uacceptor_;
     unsigned short port_ = 0;
     bool started_ = false, stopping_ = false;
     FaultProfile profile_;

@@ -221,6 +221,7 @@ void ProcessTree::end(int pid, micros t) {
     auto it = live_.find(pid);
     if (it == live_.end()) return;
     it->second.ended_us = t;
+    ended_keys_.insert({pid, it->second.start_ticks});
     ended_.push_back(std::move(it->second));
     live_.erase(it);
 }
@@ -283,6 +284,9 @@ std::size_t ProcessTree::sample() {
         if (live_.count(pid) || strangers_.count(pid) || pid == self_) continue;
         Candidate c{};
         if (!read_stat(pid, c.ppid, c.pgid, c.state, c.threads, c.ticks)) continue;
+        // A process already recorded as ended (a zombie leader whose other
+        // threads still run, a zombie not yet reaped) is not new.
+        if (ended_keys_.count({pid, c.ticks})) continue;
         cands[pid] = c;
     }
     // Resolve each candidate by walking up through candidates (memoised):

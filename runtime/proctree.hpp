@@ -105,6 +105,7 @@ private:
     std::map<int, ProcRecord> live_;            // by pid
     std::vector<ProcRecord> ended_;
     std::set<int> strangers_;                    // pids seen and known not ours
+    std::set<std::pair<int, unsigned long long>> ended_keys_;  // (pid, start) already recorded
     std::size_t peak_ = 0;
     long baseline_tasks_ = -1;
     bool root_reaped_ = false;

@@ -116,7 +116,9 @@ struct Process::Impl {
         if (!outcome.limit.empty() || outcome.timed_out) return;
         const Limits& l = spec.limits;
         std::int64_t cpu_us = outcome.cpu_user_us + outcome.cpu_sys_us;
-        auto says = [&](const char* text) { return outcome.err.find(text) != std::string::npos; };
+        // Words Python prints count only when the program failed with them.
+        bool failed = (outcome.exit_code && *outcome.exit_code != 0) || outcome.signal;
+        auto says = [&](const char* text) { return failed && outcome.err.find(text) != std::string::npos; };
         if (l.cpu_s && (outcome.signal == SIGXCPU ||
                         (outcome.signal == SIGKILL && cpu_us >= static_cast<std::int64_t>(*l.cpu_s * 1e6)))) {
             outcome.limit = "cpu";

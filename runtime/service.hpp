@@ -18,10 +18,13 @@ struct FaultProfile;
 
 /// Where a started service listens, as the learner's program is told.
 struct Endpoint {
-    std::string scheme;  // "http", "tcp", ...
+    std::string scheme;  // "http", "tcp", "unix", ...
     std::string host;
     unsigned short port = 0;
-    std::string url() const { return scheme + "://" + host + ":" + std::to_string(port); }
+    std::string path = {};  // a unix socket's path (host and port unused)
+    std::string url() const {
+        return path.empty() ? scheme + "://" + host + ":" + std::to_string(port) : "unix:" + path;
+    }
 };
 
 /// Everything a service factory may use. `spec` reads the service's object

@@ -139,8 +139,9 @@ void Session::start() {
     for (auto& [entry, svc] : services_) {
         svc->start();
         auto ep = svc->endpoint();
-        journal_->event("service-start", entry.name,
-                        {{"kind", entry.kind}, {"url", ep.url()}, {"port", ep.port}});
+        nlohmann::json d = {{"kind", entry.kind}, {"url", ep.url()}, {"port", ep.port}};
+        if (!ep.path.empty()) d["path"] = ep.path;
+        journal_->event("service-start", entry.name, d);
     }
     if (opt_.handle_signals) {
         signals_ = std::make_unique<asio::signal_set>(io_, SIGINT, SIGTERM);
@@ -163,6 +164,10 @@ std::map<std::string, std::string> Session::environment() const {
     for (const auto& s : endpoints()) {
         std::string stem = service_env_stem(s.name);
         env[stem + "_URL"] = s.endpoint.url();
+        if (!s.endpoint.path.empty()) {
+            env[stem + "_PATH"] = s.endpoint.path;
+            continue;
+        }
         env[stem + "_HOST"] = s.endpoint.host;
         env[stem + "_PORT"] = std::to_string(s.endpoint.port);
     }

@@ -12,6 +12,8 @@ const ServiceKinds& service_kinds() {
          http::make_http_service},
         {"tcp", "raw TCP server: echo, line dialogues or length-prefixed JSON frames",
          tcp_proto::make_tcp_service},
+        {"ipc", "unix stream socket in the run directory: the tcp protocols, the peer's pid from the kernel",
+         tcp_proto::make_ipc_service},
         {"udp", "UDP server: echo, text or JSON request/response, telemetry with NAK retransmission",
          udp_proto::make_udp_service},
     };

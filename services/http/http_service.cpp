@@ -166,7 +166,7 @@ public:
         requests_ = 0;
     }
 
-    Endpoint endpoint() const override { return {"http", listener_->host(), listener_->port()}; }
+    Endpoint endpoint() const override { return listener_->endpoint("http"); }
     std::filesystem::path state_file() const override { return state_->file(); }
     void flush() override {
         auto dirty = store_->take_dirty();
@@ -356,18 +356,6 @@ private:
     std::optional<StoreResponse> precondition(const Request& req, const StoreRequest& sr) {
         if (!if_match_ || (sr.method != "PUT" && sr.method != "PATCH" && sr.method != "DELETE")) return std::nullopt;
         auto im = req.find(bhttp::field::if_match);
-        auto error = [](int status, const std::string& text) {
-            StoreResponse r;
-            r.status = status;
-            r.content_type = "application/json; charset=utf-8";
-            r.body = nlohmann::json{{"error", text}}.dump(2);
-            return r;
-        };
-        if (im == req.end()) {
-            if (if_match_ == 2)
-                return error(428, "this API needs If-Match: send the ETag you got when you read the resource");
-            return std::nullopt;
-        }
         StoreRequest get = sr;
         get.method = "GET";
         get.body.clear();
@@ -375,8 +363,23 @@ private:
         get.query = {};
         get.target = sr.path;
         StoreResponse current = store_->handle(get);
-        if (current.status != 200) return std::nullopt;  // the write answers 404 itself
+        // Only a single resource that exists has a version to compare; the
+        // write itself answers 404 (or what a collection answers).
+        if (current.status != 200 || current.body.empty() || current.body[0] != '{') return std::nullopt;
         std::string etag = weak_etag(current.body);
+        auto error = [&etag](int status, const std::string& text) {
+            StoreResponse r;
+            r.status = status;
+            r.content_type = "application/json; charset=utf-8";
+            r.body = nlohmann::json{{"error", text}}.dump(2);
+            r.headers.push_back({"ETag", etag});
+            return r;
+        };
+        if (im == req.end()) {
+            if (if_match_ == 2)
+                return error(428, "this API needs If-Match: send the ETag you got when you read the resource");
+            return std::nullopt;
+        }
         auto strip = [](std::string v) {
             while (!v.empty() && (v.front() == ' ')) v.erase(0, 1);
             while (!v.empty() && (v.back() == ' ')) v.pop_back();
@@ -394,10 +397,8 @@ private:
             from = comma + 1;
         }
         if (match) return std::nullopt;
-        StoreResponse r = error(412, "the resource changed since you read it (If-Match " + given +
-                                         ", current ETag " + etag + "): read it again and retry");
-        r.headers.push_back({"ETag", etag});
-        return r;
+        return error(412, "the resource changed since you read it (If-Match " + given + ", current ETag " + etag +
+                              "): read it again and retry");
     }
 
     Response busy_response(const Request& req) {

@@ -6,6 +6,7 @@
 #include <boost/asio/write.hpp>
 
 #include "runtime/journal.hpp"
+#include "runtime/lab.hpp"
 #include "runtime/listener.hpp"
 #include "services/tcp/protocol.hpp"
 
@@ -54,7 +55,7 @@ public:
         stopping_ = true;
         listener_->stop();
     }
-    Endpoint endpoint() const override { return {"tcp", listener_->host(), listener_->port()}; }
+    Endpoint endpoint() const override { return listener_->endpoint("tcp"); }
     void set_faults(const FaultProfile& p, std::uint64_t seed) override { listener_->set_faults(p, seed); }
 
 private:
@@ -163,5 +164,14 @@ private:
 }  // namespace
 
 std::unique_ptr<Service> make_tcp_service(ServiceContext& ctx) { return std::make_unique<TcpService>(ctx); }
+
+std::unique_ptr<Service> make_ipc_service(ServiceContext& ctx) {
+    // The same protocols over a unix stream socket in the run directory.
+    if (!ctx.spec.has("socket"))
+        ctx.spec.fail("socket", "an ipc service needs \"socket\": the file name of its unix socket",
+                      "e.g. \"socket\": \"hub.sock\" (created in the run directory; the program reads the path "
+                      "from " + service_env_stem(ctx.name) + "_PATH)");
+    return std::make_unique<TcpService>(ctx);
+}
 
 }  // namespace wirelab::tcp_proto

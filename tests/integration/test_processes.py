@@ -252,6 +252,40 @@ class Limits(Sandboxed):
         self.assertEqual(self.check("exit-ok")["status"], "passed")
 
 
+class UnixSockets(Sandboxed):
+    def test_the_kernel_names_the_connecting_process(self):
+        lab = os.path.join(SOURCE, "labs", "unix-socket")
+        self.run_program("""
+            import os, socket
+            path = os.environ["WIRELAB_HUB_PATH"]
+            assert path.endswith("hub.sock") and "WIRELAB_HUB_PORT" not in os.environ
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            s.connect(path)
+            f = s.makefile("rb")
+            f.readline()
+            s.sendall(b"BYE\\n")
+            f.readline()
+            print(os.getpid())
+        """, lab=lab)
+        rows = query(self.journal, "SELECT c.transport, c.pid, k.stdout FROM connections c JOIN cases k ON k.id = c.case_id")
+        self.assertEqual(len(rows), 2)  # one per case
+        for transport, pid, out in rows:
+            self.assertEqual(transport, "unix")
+            self.assertEqual(pid, int(out))
+        self.assertEqual(self.check("says-bye")["status"], "passed")
+
+    def test_a_socket_name_with_a_slash_is_refused(self):
+        tmp = tempfile.TemporaryDirectory(prefix="wirelab-ipc-")
+        self.addCleanup(tmp.cleanup)
+        with open(os.path.join(tmp.name, "lab.json"), "w") as f:
+            json.dump({"id": "bad-ipc", "title": "bad", "services": {"hub": {"kind": "ipc", "socket": "/tmp/x.sock",
+                       "protocol": "echo"}}, "checks": [{"id": "x", "title": "x", "kind": "exit"}]}, f)
+        r = run_wirelab("check", tmp.name, "--", "true")
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertIn("/services/hub/socket", r.stderr)
+        self.assertIn("file name", r.stderr)
+
+
 class BadLimits(unittest.TestCase):
     def test_a_misspelt_limit_is_named_with_a_suggestion(self):
         r = run_wirelab("check", os.path.join(FIXTURES, "badlimits"), "--", "true")

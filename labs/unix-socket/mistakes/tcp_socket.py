@@ -1,0 +1,33 @@
+# Mistake: I opened a TCP socket to localhost: the hub is a unix socket, found at a path, not at a host and port.
+# fails: exit-ok, prints-values, reads-both, says-bye
+"""A wrong solution for the unix-socket lab: see the two comment lines above."""
+import os
+import socket
+
+PATH = os.environ.get("WIRELAB_HUB_PATH", "/tmp/hub.sock")
+
+
+def main():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.settimeout(5)
+        sock.connect(("localhost", int(os.environ.get("WIRELAB_HUB_PORT", "9000"))))
+        # A file over the socket reads whole lines, however the bytes come.
+        lines = sock.makefile("rb")
+
+        def ask(command):
+            sock.sendall(command.encode() + b"\n")
+            return lines.readline().decode().rstrip("\n")
+
+        banner = lines.readline().decode().rstrip("\n")
+        if not banner.startswith("HUB"):
+            raise SystemExit(f"unexpected banner: {banner!r}")
+        values = {}
+        for sensor in ("temp", "humidity"):
+            _, name, value = ask("READ " + sensor).split()
+            values[name] = value
+        print(" ".join(f"{name}={value}" for name, value in values.items()))
+        ask("BYE")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,35 @@
+"""Reference solution for the unix-socket lab.
+
+Connect to the sensor hub over its unix socket, read the banner, ask for
+two readings, print them, say BYE and wait for the hub to close.
+"""
+import os
+import socket
+
+PATH = os.environ.get("WIRELAB_HUB_PATH", "/tmp/hub.sock")
+
+
+def main():
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(5)
+        sock.connect(PATH)
+        # A file over the socket reads whole lines, however the bytes come.
+        lines = sock.makefile("rb")
+
+        def ask(command):
+            sock.sendall(command.encode() + b"\n")
+            return lines.readline().decode().rstrip("\n")
+
+        banner = lines.readline().decode().rstrip("\n")
+        if not banner.startswith("HUB"):
+            raise SystemExit(f"unexpected banner: {banner!r}")
+        values = {}
+        for sensor in ("temp", "humidity"):
+            _, name, value = ask("READ " + sensor).split()
+            values[name] = value
+        print(" ".join(f"{name}={value}" for name, value in values.items()))
+        ask("BYE")
+
+
+if __name__ == "__main__":
+    main()
