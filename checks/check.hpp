@@ -63,6 +63,15 @@ public:
     virtual Verdict evaluate(RunData& run) const = 0;
 };
 
+/// "case \"name\": " when a check covers several cases, else "".
+std::string case_label(const CaseRow& c, std::size_t cases);
+
+/// Evaluates `one` for each case named in `names` (all when empty) and
+/// returns the first verdict that is not a pass, its message prefixed with
+/// the case's label; fails when the program did not run.
+Verdict each_case(RunData& run, const std::vector<std::string>& names,
+                  const std::function<Verdict(const CaseRow&)>& one);
+
 /// What a check kind's factory may use to validate its body.
 struct CheckContext {
     const Lab& lab;

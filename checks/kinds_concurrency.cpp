@@ -24,8 +24,6 @@ std::string secs(micros us) {
     return buf;
 }
 
-std::string case_label(const CaseRow& c, std::size_t n) { return n > 1 ? "case \"" + c.name + "\": " : ""; }
-
 /// Something that was going on from `start` to `end`, held by `pid`.
 struct Span {
     micros start = 0, end = 0;
@@ -154,57 +152,56 @@ public:
     }
 
     Verdict evaluate(RunData& run) const override {
-        auto cases = run.cases(cases_);
-        if (cases.empty()) return Verdict::fail("the program did not run");
-        for (const CaseRow* c : cases) {
-            std::string pre = case_label(*c, cases.size());
-            auto spans = service_spans(run, *c, service_, requests_, only_);
-            std::string noun = only_.empty() ? requests_ ? "request" : "connection" : "matching request";
-            Peak p = peak_of(spans);
-            std::set<int> pids;
-            for (const auto& s : spans)
-                if (s.pid) pids.insert(*s.pid);
-            if (min_at_once_ && static_cast<std::int64_t>(p.count) < *min_at_once_) {
-                std::string msg = spans.empty() ? "\"" + service_ + "\" received no " + noun
-                                  : p.count == 1 ? "the " + std::to_string(spans.size()) + " " + noun +
-                                                       "s to \"" + service_ + "\" came one after another, never two at once"
-                                                 : "at most " + std::to_string(p.count) + " " + noun + "s to \"" +
-                                                       service_ + "\" were in flight at once";
-                Verdict v = Verdict::fail(pre + msg,
-                                          "at least " + std::to_string(*min_at_once_) + " " + noun + "s at once",
-                                          spans.empty() ? "" : "the first " + noun + "s:\n" + first_spans(spans, c->started_us));
-                v.evidence = {{"peak", p.count}, {"total", spans.size()}};
-                return v;
-            }
-            if (max_at_once_ && static_cast<std::int64_t>(p.count) > *max_at_once_) {
-                Verdict v = Verdict::fail(
-                    pre + std::to_string(p.count) + " " + noun + "s to \"" + service_ + "\" were in flight at once at " +
-                        secs(p.at - c->started_us),
-                    "at most " + std::to_string(*max_at_once_) + " at once",
-                    "in flight at " + secs(p.at - c->started_us) + ":\n" + open_at(spans, p.at, c->started_us));
-                v.evidence = {{"peak", p.count}, {"at_us", p.at}};
-                return v;
-            }
-            if (min_pids_ && static_cast<std::int64_t>(pids.size()) < *min_pids_)
-                return pid_verdict(pre, spans, pids, *c,
-                                   "at least " + std::to_string(*min_pids_) + " different processes");
-            if (max_pids_ && static_cast<std::int64_t>(pids.size()) > *max_pids_)
-                return pid_verdict(pre, spans, pids, *c, "at most " + std::to_string(*max_pids_) + " processes");
-            if (min_pids_at_once_ && static_cast<std::int64_t>(p.pids) < *min_pids_at_once_) {
-                Verdict v = Verdict::fail(
-                    pre + "at most " + std::to_string(p.pids) + " of your processes talked to \"" + service_ +
-                        "\" at the same time",
-                    "at least " + std::to_string(*min_pids_at_once_) + " processes with a " + noun + " open at once",
-                    spans.empty() ? "" : "the first " + noun + "s:\n" + first_spans(spans, c->started_us));
-                v.evidence = {{"pids_at_once", p.pids}, {"pids", pids.size()}};
-                return v;
-            }
+        return each_case(run, cases_, [&](const CaseRow& c) { return one(run, &c); });
+    }
+
+    Verdict one(RunData& run, const CaseRow* c) const {
+        auto spans = service_spans(run, *c, service_, requests_, only_);
+        std::string noun = only_.empty() ? requests_ ? "request" : "connection" : "matching request";
+        Peak p = peak_of(spans);
+        std::set<int> pids;
+        for (const auto& s : spans)
+            if (s.pid) pids.insert(*s.pid);
+        if (min_at_once_ && static_cast<std::int64_t>(p.count) < *min_at_once_) {
+            std::string msg = spans.empty() ? "\"" + service_ + "\" received no " + noun
+                              : p.count == 1 ? "the " + std::to_string(spans.size()) + " " + noun +
+                                                   "s to \"" + service_ + "\" came one after another, never two at once"
+                                             : "at most " + std::to_string(p.count) + " " + noun + "s to \"" +
+                                                   service_ + "\" were in flight at once";
+            Verdict v = Verdict::fail(msg,
+                                      "at least " + std::to_string(*min_at_once_) + " " + noun + "s at once",
+                                      spans.empty() ? "" : "the first " + noun + "s:\n" + first_spans(spans, c->started_us));
+            v.evidence = {{"peak", p.count}, {"total", spans.size()}};
+            return v;
+        }
+        if (max_at_once_ && static_cast<std::int64_t>(p.count) > *max_at_once_) {
+            Verdict v = Verdict::fail(
+                std::to_string(p.count) + " " + noun + "s to \"" + service_ + "\" were in flight at once at " +
+                    secs(p.at - c->started_us),
+                "at most " + std::to_string(*max_at_once_) + " at once",
+                "in flight at " + secs(p.at - c->started_us) + ":\n" + open_at(spans, p.at, c->started_us));
+            v.evidence = {{"peak", p.count}, {"at_us", p.at}};
+            return v;
+        }
+        if (min_pids_ && static_cast<std::int64_t>(pids.size()) < *min_pids_)
+            return pid_verdict(spans, pids, *c,
+                               "at least " + std::to_string(*min_pids_) + " different processes");
+        if (max_pids_ && static_cast<std::int64_t>(pids.size()) > *max_pids_)
+            return pid_verdict(spans, pids, *c, "at most " + std::to_string(*max_pids_) + " processes");
+        if (min_pids_at_once_ && static_cast<std::int64_t>(p.pids) < *min_pids_at_once_) {
+            Verdict v = Verdict::fail(
+                "at most " + std::to_string(p.pids) + " of your processes talked to \"" + service_ +
+                    "\" at the same time",
+                "at least " + std::to_string(*min_pids_at_once_) + " processes with a " + noun + " open at once",
+                spans.empty() ? "" : "the first " + noun + "s:\n" + first_spans(spans, c->started_us));
+            v.evidence = {{"pids_at_once", p.pids}, {"pids", pids.size()}};
+            return v;
         }
         return Verdict::pass();
     }
 
 private:
-    Verdict pid_verdict(const std::string& pre, const std::vector<Span>& spans, const std::set<int>& pids,
+    Verdict pid_verdict(const std::vector<Span>& spans, const std::set<int>& pids,
                         const CaseRow& c, const std::string& expected) const {
         std::string noun = requests_ ? "requests" : "connections";
         std::size_t unknown = 0;
@@ -216,7 +213,7 @@ private:
                                            : std::to_string(pids.size()) + " processes sent " + noun + " to \"" +
                                                  service_ + "\"" + (list.empty() ? "" : " (pids " + list + ")");
         if (unknown) msg += "; " + std::to_string(unknown) + " could not be attributed";
-        Verdict v = Verdict::fail(pre + msg, expected, first_spans(spans, c.started_us));
+        Verdict v = Verdict::fail(msg, expected, first_spans(spans, c.started_us));
         v.evidence = {{"pids", std::vector<int>(pids.begin(), pids.end())}, {"unattributed", unknown}};
         return v;
     }
@@ -252,95 +249,94 @@ public:
     }
 
     Verdict evaluate(RunData& run) const override {
-        auto cases = run.cases(cases_);
-        if (cases.empty()) return Verdict::fail("the program did not run");
-        for (const CaseRow* c : cases) {
-            std::string pre = case_label(*c, cases.size());
-            std::vector<const ProcessRow*> all, children;
-            for (const auto& p : run.journal().processes())
-                if (p.case_id == c->id) {
-                    all.push_back(&p);
-                    if (!p.root) children.push_back(&p);
+        return each_case(run, cases_, [&](const CaseRow& c) { return one(run, &c); });
+    }
+
+    Verdict one(RunData& run, const CaseRow* c) const {
+        std::vector<const ProcessRow*> all, children;
+        for (const auto& p : run.journal().processes())
+            if (p.case_id == c->id) {
+                all.push_back(&p);
+                if (!p.root) children.push_back(&p);
+            }
+        if (all.empty()) return Verdict::fail("no process of the program was recorded");
+        micros end = c->ended_us.value_or(c->started_us);
+        std::vector<Span> spans;
+        for (const ProcessRow* p : children)
+            spans.push_back({p->started_us, p->ended_us.value_or(end), p->pid, printable(p->cmdline, 60)});
+        Peak peak = peak_of(spans);
+        auto tree = [&] {
+            std::string out;
+            std::size_t n = 0;
+            for (const ProcessRow* p : all) {
+                if (++n > 10) {
+                    out += "  … " + std::to_string(all.size() - 10) + " more\n";
+                    break;
                 }
-            if (all.empty()) return Verdict::fail(pre + "no process of the program was recorded");
-            micros end = c->ended_us.value_or(c->started_us);
-            std::vector<Span> spans;
+                out += "  " + describe(*p, c->started_us) + "\n";
+            }
+            if (!out.empty()) out.pop_back();
+            return "the program's processes:\n" + out;
+        };
+        if (min_children_ && static_cast<std::int64_t>(peak.count) < *min_children_) {
+            std::string msg = children.empty() ? "the program never started a child process"
+                                               : "at most " + std::to_string(peak.count) +
+                                                     " child process" + (peak.count == 1 ? " was" : "es were") +
+                                                     " running at once";
+            int threads = 1;
+            for (const ProcessRow* p : all) threads = std::max(threads, p->threads_max);
+            if (threads > 1) msg += " (it used up to " + std::to_string(threads) + " threads instead)";
+            Verdict v = Verdict::fail(msg, "at least " + std::to_string(*min_children_) + " worker processes at once",
+                                      tree());
+            v.evidence = {{"children_at_once", peak.count}, {"children", children.size()}, {"threads", threads}};
+            return v;
+        }
+        if (max_children_ && static_cast<std::int64_t>(peak.count) > *max_children_)
+            return Verdict::fail(std::to_string(peak.count) + " child processes were running at once",
+                                 "at most " + std::to_string(*max_children_), tree());
+        if (min_threads_) {
+            int threads = 1;
+            for (const ProcessRow* p : all) threads = std::max(threads, p->threads_max);
+            if (threads < *min_threads_)
+                return Verdict::fail("the program never ran more than " + std::to_string(threads) +
+                                         " thread" + (threads == 1 ? "" : "s") + " in one process",
+                                     "at least " + std::to_string(*min_threads_) + " threads at once", tree());
+        }
+        if (max_processes_ && c->processes_peak > *max_processes_)
+            return Verdict::fail(std::to_string(c->processes_peak) + " of the program's processes were alive at once",
+                                 "at most " + std::to_string(*max_processes_), tree());
+        if (all_reaped_) {
+            std::vector<const ProcessRow*> bad;
             for (const ProcessRow* p : children)
-                spans.push_back({p->started_us, p->ended_us.value_or(end), p->pid, printable(p->cmdline, 60)});
-            Peak peak = peak_of(spans);
-            auto tree = [&] {
-                std::string out;
-                std::size_t n = 0;
-                for (const ProcessRow* p : all) {
-                    if (++n > 10) {
-                        out += "  … " + std::to_string(all.size() - 10) + " more\n";
-                        break;
-                    }
-                    out += "  " + describe(*p, c->started_us) + "\n";
-                }
-                if (!out.empty()) out.pop_back();
-                return "the program's processes:\n" + out;
-            };
-            if (min_children_ && static_cast<std::int64_t>(peak.count) < *min_children_) {
-                std::string msg = children.empty() ? "the program never started a child process"
-                                                   : "at most " + std::to_string(peak.count) +
-                                                         " child process" + (peak.count == 1 ? " was" : "es were") +
-                                                         " running at once";
-                int threads = 1;
-                for (const ProcessRow* p : all) threads = std::max(threads, p->threads_max);
-                if (threads > 1) msg += " (it used up to " + std::to_string(threads) + " threads instead)";
-                Verdict v = Verdict::fail(pre + msg, "at least " + std::to_string(*min_children_) + " worker processes at once",
-                                          tree());
-                v.evidence = {{"children_at_once", peak.count}, {"children", children.size()}, {"threads", threads}};
+                if (p->left_running || p->reaped_by_wirelab) bad.push_back(p);
+            if (!bad.empty()) {
+                std::string obs;
+                for (const ProcessRow* p : bad)
+                    obs += "  " + describe(*p, c->started_us) +
+                           (p->left_running ? "  — still running when the program exited (wirelab killed it)"
+                                            : "  — exited, but nobody waited for it (wirelab reaped it)") +
+                           "\n";
+                obs.pop_back();
+                Verdict v = Verdict::fail(std::to_string(bad.size()) + " child process" +
+                                              (bad.size() == 1 ? " was" : "es were") +
+                                              " not waited for (join/wait) before the program exited",
+                                          "every child process joined before exit", obs);
+                v.evidence = {{"not_reaped", bad.size()}};
                 return v;
             }
-            if (max_children_ && static_cast<std::int64_t>(peak.count) > *max_children_)
-                return Verdict::fail(pre + std::to_string(peak.count) + " child processes were running at once",
-                                     "at most " + std::to_string(*max_children_), tree());
-            if (min_threads_) {
-                int threads = 1;
-                for (const ProcessRow* p : all) threads = std::max(threads, p->threads_max);
-                if (threads < *min_threads_)
-                    return Verdict::fail(pre + "the program never ran more than " + std::to_string(threads) +
-                                             " thread" + (threads == 1 ? "" : "s") + " in one process",
-                                         "at least " + std::to_string(*min_threads_) + " threads at once", tree());
-            }
-            if (max_processes_ && c->processes_peak > *max_processes_)
-                return Verdict::fail(pre + std::to_string(c->processes_peak) + " of the program's processes were alive at once",
-                                     "at most " + std::to_string(*max_processes_), tree());
-            if (all_reaped_) {
-                std::vector<const ProcessRow*> bad;
-                for (const ProcessRow* p : children)
-                    if (p->left_running || p->reaped_by_wirelab) bad.push_back(p);
-                if (!bad.empty()) {
-                    std::string obs;
-                    for (const ProcessRow* p : bad)
-                        obs += "  " + describe(*p, c->started_us) +
-                               (p->left_running ? "  — still running when the program exited (wirelab killed it)"
-                                                : "  — exited, but nobody waited for it (wirelab reaped it)") +
-                               "\n";
-                    obs.pop_back();
-                    Verdict v = Verdict::fail(pre + std::to_string(bad.size()) + " child process" +
-                                                  (bad.size() == 1 ? " was" : "es were") +
-                                                  " not waited for (join/wait) before the program exited",
-                                              "every child process joined before exit", obs);
-                    v.evidence = {{"not_reaped", bad.size()}};
-                    return v;
-                }
-            }
-            if (no_orphans_) {
-                std::vector<const ProcessRow*> bad;
-                for (const ProcessRow* p : children)
-                    if (p->orphaned) bad.push_back(p);
-                if (!bad.empty()) {
-                    std::string obs;
-                    for (const ProcessRow* p : bad) obs += "  " + describe(*p, c->started_us) + "\n";
-                    obs.pop_back();
-                    return Verdict::fail(pre + std::to_string(bad.size()) + " process" +
-                                             (bad.size() == 1 ? " was" : "es were") +
-                                             " orphaned: the parent exited before its child",
-                                         "no orphaned processes", obs);
-                }
+        }
+        if (no_orphans_) {
+            std::vector<const ProcessRow*> bad;
+            for (const ProcessRow* p : children)
+                if (p->orphaned) bad.push_back(p);
+            if (!bad.empty()) {
+                std::string obs;
+                for (const ProcessRow* p : bad) obs += "  " + describe(*p, c->started_us) + "\n";
+                obs.pop_back();
+                return Verdict::fail(std::to_string(bad.size()) + " process" +
+                                         (bad.size() == 1 ? " was" : "es were") +
+                                         " orphaned: the parent exited before its child",
+                                     "no orphaned processes", obs);
             }
         }
         return Verdict::pass();
@@ -374,39 +370,38 @@ public:
     }
 
     Verdict evaluate(RunData& run) const override {
-        auto cases = run.cases(cases_);
-        if (cases.empty()) return Verdict::fail("the program did not run");
-        for (const CaseRow* c : cases) {
-            std::string pre = case_label(*c, cases.size());
-            micros wall = c->ended_us.value_or(c->started_us) - c->started_us;
-            if (max_wall_us_ && wall > *max_wall_us_)
-                return Verdict::fail(pre + "the program took " + secs(wall), "at most " + secs(*max_wall_us_));
-            if (fraction_) {
-                auto spans = service_spans(run, *c, service_, requests_, only_);
-                micros serial = 0;
-                for (const auto& s : spans) serial += s.end - s.start;
-                std::string noun = requests_ ? "requests" : "connections";
-                if (spans.empty())
-                    return Verdict::fail(pre + "\"" + service_ + "\" received no " + noun);
-                // From the first request to the last answer: the program's
-                // start-up does not count, only how the requests overlapped.
-                micros first = spans.front().start, last = spans.front().end;
-                for (const auto& s : spans) first = std::min(first, s.start), last = std::max(last, s.end);
-                micros span = last - first;
-                auto limit = static_cast<micros>(static_cast<double>(serial) * *fraction_);
-                if (span > limit) {
-                    Peak p = peak_of(spans);
-                    Verdict v = Verdict::fail(
-                        pre + "the " + std::to_string(spans.size()) + " " + noun + " to \"" + service_ + "\" took " +
-                            secs(span) + " from the first to the last; one after another they add up to " +
-                            secs(serial) +
-                            (p.count <= 1 ? " — they ran one after another" : ", at most " + std::to_string(p.count) + " at once"),
-                        "at most " + secs(limit) + " (" + std::to_string(static_cast<int>(*fraction_ * 100 + 0.5)) +
-                            "% of the time they take one after another)",
-                        "the first " + noun + ":\n" + first_spans(spans, c->started_us));
-                    v.evidence = {{"span_us", span}, {"wall_us", wall}, {"serial_us", serial}, {"peak", p.count}};
-                    return v;
-                }
+        return each_case(run, cases_, [&](const CaseRow& c) { return one(run, &c); });
+    }
+
+    Verdict one(RunData& run, const CaseRow* c) const {
+        micros wall = c->ended_us.value_or(c->started_us) - c->started_us;
+        if (max_wall_us_ && wall > *max_wall_us_)
+            return Verdict::fail("the program took " + secs(wall), "at most " + secs(*max_wall_us_));
+        if (fraction_) {
+            auto spans = service_spans(run, *c, service_, requests_, only_);
+            micros serial = 0;
+            for (const auto& s : spans) serial += s.end - s.start;
+            std::string noun = requests_ ? "requests" : "connections";
+            if (spans.empty())
+                return Verdict::fail("\"" + service_ + "\" received no " + noun);
+            // From the first request to the last answer: the program's
+            // start-up does not count, only how the requests overlapped.
+            micros first = spans.front().start, last = spans.front().end;
+            for (const auto& s : spans) first = std::min(first, s.start), last = std::max(last, s.end);
+            micros span = last - first;
+            auto limit = static_cast<micros>(static_cast<double>(serial) * *fraction_);
+            if (span > limit) {
+                Peak p = peak_of(spans);
+                Verdict v = Verdict::fail(
+                    "the " + std::to_string(spans.size()) + " " + noun + " to \"" + service_ + "\" took " +
+                        secs(span) + " from the first to the last; one after another they add up to " +
+                        secs(serial) +
+                        (p.count <= 1 ? " — they ran one after another" : ", at most " + std::to_string(p.count) + " at once"),
+                    "at most " + secs(limit) + " (" + std::to_string(static_cast<int>(*fraction_ * 100 + 0.5)) +
+                        "% of the time they take one after another)",
+                    "the first " + noun + ":\n" + first_spans(spans, c->started_us));
+                v.evidence = {{"span_us", span}, {"wall_us", wall}, {"serial_us", serial}, {"peak", p.count}};
+                return v;
             }
         }
         return Verdict::pass();

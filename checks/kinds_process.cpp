@@ -28,10 +28,6 @@ std::string signal_name(int sig) {
            (d ? std::string(" (") + d + ")" : "");
 }
 
-std::string case_prefix(const CaseRow& c, std::size_t n) {
-    return n > 1 ? "case \"" + c.name + "\": " : "";
-}
-
 /// What a person needs to see of a run that went wrong: the end of stderr
 /// (a traceback) and of stdout.
 std::string output_tail(const CaseRow& c) {
@@ -58,7 +54,7 @@ public:
         auto cases = run.cases(cases_);
         if (cases.empty()) return Verdict::fail("the program did not run");
         for (const CaseRow* c : cases) {
-            std::string p = case_prefix(*c, cases.size());
+            std::string p = case_label(*c, cases.size());
             micros took = c->ended_us.value_or(c->started_us) - c->started_us;
             if (!c->start_error.empty())
                 return Verdict::fail(p + "the program could not start: " + c->start_error);
@@ -127,16 +123,7 @@ public:
     }
 
     Verdict evaluate(RunData& run) const override {
-        auto cases = run.cases(cases_);
-        if (cases.empty()) return Verdict::fail("the program did not run");
-        for (const CaseRow* c : cases) {
-            Verdict v = one(*c);
-            if (v.status != Status::pass) {
-                v.message = case_prefix(*c, cases.size()) + v.message;
-                return v;
-            }
-        }
-        return Verdict::pass();
+        return each_case(run, cases_, [this](const CaseRow& c) { return one(c); });
     }
 
 private:

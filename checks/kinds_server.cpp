@@ -13,8 +13,6 @@ namespace wirelab::checks {
 
 namespace {
 
-std::string case_label(const CaseRow& c, std::size_t n) { return n > 1 ? "case \"" + c.name + "\": " : ""; }
-
 /// The reason a server never listened, from the events, for evidence.
 std::string not_listening(const EventRow& e, const CaseRow& c) {
     std::string where = e.detail.value("address", std::string("?"));

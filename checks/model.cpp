@@ -45,6 +45,24 @@ bool RunData::in_cases(const std::vector<std::string>& names, std::int64_t case_
     return false;
 }
 
+std::string case_label(const CaseRow& c, std::size_t cases) {
+    return cases > 1 ? "case \"" + c.name + "\": " : "";
+}
+
+Verdict each_case(RunData& run, const std::vector<std::string>& names,
+                  const std::function<Verdict(const CaseRow&)>& one) {
+    auto cases = run.cases(names);
+    if (cases.empty()) return Verdict::fail("the program did not run");
+    for (const CaseRow* c : cases) {
+        Verdict v = one(*c);
+        if (v.status != Status::pass) {
+            v.message = case_label(*c, cases.size()) + v.message;
+            return v;
+        }
+    }
+    return Verdict::pass();
+}
+
 CountRange CountRange::read(Spec& s) {
     CountRange r;
     auto count = s.opt_integer("count", 0, 1000000);
