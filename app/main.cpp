@@ -16,6 +16,7 @@
 #include "runtime/session.hpp"
 #include "clients/registry.hpp"
 #include "services/registry.hpp"
+#include "services/tool/tool_service.hpp"
 
 namespace fs = std::filesystem;
 using namespace wirelab;
@@ -121,7 +122,10 @@ int cmd_up(const std::string& name, bool ephemeral, const std::string& run_dir, 
             for (const auto& s : session.endpoints())
                 services[s.name] = {{"url", s.endpoint.url()}, {"host", s.endpoint.host}, {"port", s.endpoint.port},
                                     {"kind", s.kind}};
-            std::cout << json{{"services", services}, {"run_dir", fs::absolute(session.run_dir()).string()}}.dump()
+            std::cout << json{{"services", services},
+                              {"run_dir", fs::absolute(session.run_dir()).string()},
+                              {"env", session.environment()}}
+                             .dump()
                       << std::endl;
         } else {
             std::cout << lab.id << " — " << lab.title << "\n";
@@ -129,7 +133,16 @@ int cmd_up(const std::string& name, bool ephemeral, const std::string& run_dir, 
                 std::cout << "  " << s.name << " (" << s.kind << "): " << s.endpoint.url() << "   "
                           << service_env_stem(s.name) << "_URL=" << s.endpoint.url() << "\n";
             std::cout << "journal: " << session.run_dir().string() << "/journal.db\n"
-                      << "serving until Ctrl-C" << std::endl;
+                      << "your program's environment (paste into the shell you run it from):\n";
+            const char* sys_path = std::getenv("PATH");
+            std::string tail = sys_path ? std::string(":") + sys_path : std::string("\x01");
+            for (const auto& [k, v] : session.environment()) {
+                bool prepends = k == "PATH" && v.size() > tail.size() && v.compare(v.size() - tail.size(), tail.size(), tail) == 0;
+                std::cout << "  export " << k << "="
+                          << (prepends ? shell_quote({v.substr(0, v.size() - tail.size())}) + ":\"$PATH\"" : shell_quote({v}))
+                          << "\n";
+            }
+            std::cout << "serving until Ctrl-C" << std::endl;
         }
     });
     session.stop();
@@ -238,6 +251,13 @@ int cmd_lint(const std::string& name) {
 }  // namespace
 
 int main(int argc, char** argv) {
+    // A lab's simulated tool is this binary under the tool's name (a link in
+    // the run directory), or `wirelab tool NAME ARGS…`.
+    std::string self = fs::path(argv[0]).filename().string();
+    if (self.rfind("wirelab", 0) != 0 && !self.empty())
+        return tool::run_tool(self, std::vector<std::string>(argv + 1, argv + argc));
+    if (argc >= 3 && std::string(argv[1]) == "tool")
+        return tool::run_tool(argv[2], std::vector<std::string>(argv + 3, argv + argc));
     CLI::App app{"wirelab — a networked lab simulator for learning Python networking, IPC and databases"};
     app.require_subcommand(1);
     app.set_version_flag("--version", "wirelab 0.1.0");
@@ -273,6 +293,9 @@ int main(int argc, char** argv) {
     check->add_option("--out", ca.out, "write the report to FILE instead of standard output");
     check->add_option("--seed", ca.seed, "seed of every random choice (faults); the same seed replays the same run");
     check->add_option("--python", ca.python, "Python interpreter for a script (default $WIRELAB_PYTHON or python3)");
+
+    app.add_subcommand("tool", "Run a lab's command-line tool: wirelab tool NAME ARGS… (inside a lab's run)")
+        ->allow_extras();
 
     auto* lint = app.add_subcommand("lint", "Validate a lab (lab.json, services, checks) without running it");
     lint->add_option("lab", lab_name, "lab id or path to a lab folder")->required();

@@ -17,6 +17,7 @@ std::unique_ptr<Check> make_client_check(Spec& s, const CheckContext& ctx);
 std::unique_ptr<Check> make_server_check(Spec& s, const CheckContext& ctx);
 std::unique_ptr<Check> make_concurrency_check(Spec& s, const CheckContext& ctx);
 std::unique_ptr<Check> make_processes_check(Spec& s, const CheckContext& ctx);
+std::unique_ptr<Check> make_tool_check(Spec& s, const CheckContext& ctx);
 std::unique_ptr<Check> make_timing_check(Spec& s, const CheckContext& ctx);
 
 }  // namespace wirelab::checks

@@ -1,5 +1,6 @@
 #include "runtime/journal.hpp"
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 
@@ -51,6 +52,13 @@ CREATE TABLE steps(
   id INTEGER PRIMARY KEY, case_id INTEGER, client TEXT NOT NULL, connection_id INTEGER,
   idx INTEGER, action TEXT NOT NULL, ok INTEGER NOT NULL, expected TEXT, got BLOB,
   started_us INTEGER, ended_us INTEGER);
+CREATE TABLE invocations(
+  id INTEGER PRIMARY KEY, case_id INTEGER, service TEXT NOT NULL, tool TEXT NOT NULL,
+  argv TEXT NOT NULL, pid INTEGER, ppid INTEGER, parent_cmdline TEXT, cwd TEXT,
+  started_us INTEGER NOT NULL, ended_us INTEGER, outcome TEXT NOT NULL DEFAULT 'running',
+  exit_code INTEGER, hang INTEGER NOT NULL DEFAULT 0,
+  stdout_bytes INTEGER NOT NULL DEFAULT 0, stderr_bytes INTEGER NOT NULL DEFAULT 0,
+  stdout_written INTEGER NOT NULL DEFAULT 0, stderr_written INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE events(
   id INTEGER PRIMARY KEY, t_us INTEGER NOT NULL, case_id INTEGER, service TEXT,
   connection_id INTEGER, kind TEXT NOT NULL, detail TEXT);
@@ -63,6 +71,9 @@ const char* kHttpColumns[] = {"service", "connection_id", "seq", "started_us", "
                               "error"};
 const char* kStepColumns[] = {"client", "connection_id", "idx", "action", "ok",
                               "expected", "got", "started_us", "ended_us"};
+const char* kInvocationColumns[] = {"case_id", "service", "tool", "argv", "pid", "ppid",
+                                    "parent_cmdline", "cwd", "started_us", "exit_code", "hang",
+                                    "stdout_bytes", "stderr_bytes"};
 const char* kMessageColumns[] = {"service", "connection_id", "seq", "dir", "t_us", "protocol",
                                  "data", "json", "error", "peer", "fault"};
 }  // namespace
@@ -291,25 +302,59 @@ void Journal::step(const json& f) {
     insert("steps", kStepColumns, row);
 }
 
-void Journal::insert(const char* table, std::span<const char* const> columns, const json& f) {
+std::int64_t Journal::invocation(const json& f) {
+    json row = f;
+    if (!row.contains("started_us")) row["started_us"] = now();
+    if (!row.contains("case_id")) row["case_id"] = case_id_ ? json(case_id_) : json();
+    return insert("invocations", kInvocationColumns, row);
+}
+
+void Journal::end_invocation(std::int64_t id, const std::string& outcome, std::optional<int> exit_code,
+                             std::int64_t stdout_written, std::int64_t stderr_written) {
     write([&] {
-        // Only the columns given: the others keep their defaults.
-        std::string cols = "case_id", qs = "?";
+        auto s = db_->prepare(
+            "UPDATE invocations SET ended_us=?, outcome=?, exit_code=coalesce(?, exit_code), stdout_written=?, "
+            "stderr_written=? WHERE id=?");
+        s.bind(1, now());
+        s.bind(2, outcome);
+        if (exit_code)
+            s.bind(3, static_cast<std::int64_t>(*exit_code));
+        else
+            s.bind_null(3);
+        s.bind(4, stdout_written);
+        s.bind(5, stderr_written);
+        s.bind(6, id);
+        s.exec();
+    });
+}
+
+std::int64_t Journal::insert(const char* table, std::span<const char* const> columns, const json& f) {
+    std::int64_t id = 0;
+    write([&] {
+        // Only the columns given: the others keep their defaults. A row
+        // names its own case_id when it outlives the case it began in.
+        bool own_case = std::find_if(columns.begin(), columns.end(), [](const char* c) {
+                            return std::string_view(c) == "case_id";
+                        }) != columns.end();
+        std::string cols = own_case ? "" : "case_id", qs = own_case ? "" : "?";
         std::vector<std::pair<const char*, const json*>> given;
         for (const char* c : columns) {
             auto it = f.find(c);
             if (it == f.end() || it->is_null()) continue;
             given.emplace_back(c, &*it);
-            cols += ",";
+            if (!cols.empty()) cols += ",", qs += ",";
             cols += c;
-            qs += ",?";
+            qs += "?";
         }
         auto s = db_->prepare(std::string("INSERT INTO ") + table + "(" + cols + ") VALUES (" + qs + ")");
-        if (case_id_)
-            s.bind(1, case_id_);
-        else
-            s.bind_null(1);
-        int i = 2;
+        int i = 1;
+        if (!own_case) {
+            if (case_id_)
+                s.bind(i, case_id_);
+            else
+                s.bind_null(i);
+            ++i;
+        }
         for (const auto& [c, v] : given) {
             std::string_view name(c);
             bool bytes = name.find("body") != std::string_view::npos || name == "data" || name == "got";
@@ -326,7 +371,9 @@ void Journal::insert(const char* table, std::span<const char* const> columns, co
             ++i;
         }
         s.exec();
+        id = db_->last_rowid();
     });
+    return id;
 }
 
 void Journal::event(const std::string& kind, const std::string& service, const json& detail,

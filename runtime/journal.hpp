@@ -106,6 +106,17 @@ public:
     /// ended_us (defaults to now).
     void step(const nlohmann::json& fields);
 
+    /// Inserts an invocations row (one run of a simulated command-line
+    /// tool) and returns its id: service, tool, argv (JSON array), pid, ppid,
+    /// parent_cmdline (JSON array), cwd, exit_code (planned), hang,
+    /// stdout_bytes, stderr_bytes (planned). case_id and started_us default
+    /// to the current case and now.
+    std::int64_t invocation(const nlohmann::json& fields);
+    /// The tool ended ("exited", reporting `exit_code`) or vanished before
+    /// saying so ("killed"), having written this much.
+    void end_invocation(std::int64_t id, const std::string& outcome, std::optional<int> exit_code,
+                        std::int64_t stdout_written, std::int64_t stderr_written);
+
     void event(const std::string& kind, const std::string& service,
                const nlohmann::json& detail, std::int64_t conn = 0);
 
@@ -130,7 +141,8 @@ private:
     void attribute(std::int64_t id, Conn& c);
     Attributor attributor_;
     void begin();
-    void insert(const char* table, std::span<const char* const> columns, const nlohmann::json& fields);
+    /// Returns the new row's id (0 when the write failed).
+    std::int64_t insert(const char* table, std::span<const char* const> columns, const nlohmann::json& fields);
     template <class F>
     void write(F&& f);
 

@@ -1,5 +1,8 @@
 #include "runtime/journal_reader.hpp"
 
+#include "runtime/runner.hpp"
+
+#include <algorithm>
 #include <cctype>
 #include <stdexcept>
 
@@ -133,6 +136,60 @@ const std::vector<ProcessRow>& JournalReader::processes() {
         processes_->push_back(std::move(p));
     }
     return *processes_;
+}
+
+const std::vector<InvocationRow>& JournalReader::invocations() {
+    if (invocations_) return *invocations_;
+    invocations_.emplace();
+    if (!has_column("invocations", "argv")) return *invocations_;
+    auto s = db_->prepare(
+        "SELECT id, case_id, service, tool, argv, pid, ppid, parent_cmdline, cwd, started_us, ended_us, outcome, "
+        "exit_code, hang, stdout_bytes, stderr_bytes, stdout_written, stderr_written FROM invocations "
+        "ORDER BY started_us, id");
+    auto strings = [](const std::string& text) {
+        std::vector<std::string> out;
+        auto j = nlohmann::json::parse(text.empty() ? "[]" : text, nullptr, false);
+        if (j.is_array())
+            for (const auto& v : j)
+                if (v.is_string()) out.push_back(v.get<std::string>());
+        return out;
+    };
+    while (s.step()) {
+        InvocationRow r;
+        r.id = s.integer(0);
+        r.case_id = s.integer(1);
+        r.service = s.text(2);
+        r.tool = s.text(3);
+        r.argv = strings(s.text(4));
+        r.pid = static_cast<int>(s.integer(5));
+        r.ppid = static_cast<int>(s.integer(6));
+        r.parent_cmdline = strings(s.text(7));
+        r.cwd = s.text(8);
+        r.started_us = s.integer(9);
+        r.ended_us = opt_int(s, 10);
+        r.outcome = s.text(11);
+        if (auto v = opt_int(s, 12)) r.exit_code = static_cast<int>(*v);
+        r.hang = s.integer(13) != 0;
+        r.stdout_bytes = s.integer(14);
+        r.stderr_bytes = s.integer(15);
+        r.stdout_written = s.integer(16);
+        r.stderr_written = s.integer(17);
+        invocations_->push_back(std::move(r));
+    }
+    return *invocations_;
+}
+
+std::string InvocationRow::line() const {
+    return argv.empty() ? tool : tool + " " + shell_quote(argv);
+}
+
+bool InvocationRow::via_shell() const {
+    if (parent_cmdline.size() < 2) return false;
+    std::string exe = parent_cmdline[0];
+    exe = exe.substr(exe.rfind('/') == std::string::npos ? 0 : exe.rfind('/') + 1);
+    static const std::vector<std::string> shells = {"sh", "bash", "dash", "zsh", "ksh", "busybox"};
+    if (std::find(shells.begin(), shells.end(), exe) == shells.end()) return false;
+    return std::find(parent_cmdline.begin() + 1, parent_cmdline.end(), "-c") != parent_cmdline.end();
 }
 
 const std::vector<HttpRow>& JournalReader::http() {

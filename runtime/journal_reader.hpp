@@ -45,6 +45,24 @@ struct ProcessRow {
     bool root = false, orphaned = false, reaped_by_wirelab = false, left_running = false;
 };
 
+/// One run of a simulated command-line tool (docs/journal.md, `invocations`).
+struct InvocationRow {
+    std::int64_t id = 0, case_id = 0;
+    std::string service, tool, cwd;
+    std::vector<std::string> argv, parent_cmdline;
+    int pid = 0, ppid = 0;
+    micros started_us = 0;
+    std::optional<micros> ended_us;
+    std::string outcome;  // "exited", "killed" (ended without saying so), "running"
+    std::optional<int> exit_code;
+    bool hang = false;
+    std::int64_t stdout_bytes = 0, stderr_bytes = 0, stdout_written = 0, stderr_written = 0;
+    /// "devctl show r1" for a person (arguments quoted as a shell would need).
+    std::string line() const;
+    /// Started by a shell (`sh -c …`) rather than directly.
+    bool via_shell() const;
+};
+
 struct HttpRow {
     std::int64_t id = 0, case_id = 0, connection_id = 0;
     std::string service;
@@ -116,6 +134,7 @@ public:
     const std::vector<StepRow>& steps();
     const std::vector<EventRow>& events();
     const std::vector<ProcessRow>& processes();
+    const std::vector<InvocationRow>& invocations();
     /// The bytes of connection `conn` in direction `dir` ("in" = received by
     /// wirelab, "out" = sent), as recorded (up to the journal's cap).
     std::string bytes(std::int64_t conn, const std::string& dir);
@@ -132,6 +151,7 @@ private:
     std::optional<std::vector<StepRow>> steps_;
     std::optional<std::vector<EventRow>> events_;
     std::optional<std::vector<ProcessRow>> processes_;
+    std::optional<std::vector<InvocationRow>> invocations_;
     bool has_column(const std::string& table, const std::string& column);
 };
 

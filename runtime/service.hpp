@@ -4,6 +4,7 @@
 #pragma once
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -49,6 +50,9 @@ public:
     /// Closes the listener and every connection; returns at once.
     virtual void stop() = 0;
     virtual Endpoint endpoint() const = 0;
+    /// Adds what the learner's program needs beyond the URL/HOST/PORT/PATH
+    /// variables (a tool's directory in front of PATH, say).
+    virtual void add_environment(std::map<std::string, std::string>& env) const { (void)env; }
     /// SQLite file with the service's state, for `state` checks ("" if none).
     virtual std::filesystem::path state_file() const { return {}; }
     /// Commits pending state writes (called every tick and before checks).

@@ -172,6 +172,7 @@ std::map<std::string, std::string> Session::environment() const {
         env[stem + "_PORT"] = std::to_string(s.endpoint.port);
     }
     env["WIRELAB_RUN_DIR"] = fs::absolute(run_dir_).string();
+    for (const auto& [e, s] : services_) s->add_environment(env);
     if (lab_.server) {
         env["WIRELAB_LISTEN_HOST"] = server_addr_.host;
         env["WIRELAB_LISTEN_PORT"] = std::to_string(server_addr_.port);

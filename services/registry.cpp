@@ -2,6 +2,7 @@
 
 #include "services/http/http_service.hpp"
 #include "services/tcp/tcp_service.hpp"
+#include "services/tool/tool_service.hpp"
 #include "services/udp/udp_service.hpp"
 
 namespace wirelab {
@@ -16,6 +17,8 @@ const ServiceKinds& service_kinds() {
          tcp_proto::make_ipc_service},
         {"udp", "UDP server: echo, text or JSON request/response, telemetry with NAK retransmission",
          udp_proto::make_udp_service},
+        {"tool", "a command-line tool on the program's PATH (devctl): argv journaled, big output, failures, hangs",
+         tool::make_tool_service},
     };
     return kinds;
 }

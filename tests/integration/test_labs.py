@@ -29,7 +29,7 @@ def declared_failures(path):
 def check(lab, script):
     with tempfile.TemporaryDirectory(prefix="wirelab-lab-") as tmp:
         r = run_wirelab("check", lab, script, "--ephemeral", "--format", "json",
-                        "--run-dir", os.path.join(tmp, "run"))
+                        "--run-dir", os.path.join(tmp, "run"), cwd=tmp)
         try:
             report = json.loads(r.stdout)
         except json.JSONDecodeError:
