@@ -106,11 +106,21 @@ int cmd_show(const std::string& name) {
     return 0;
 }
 
+struct ReplicaArgs {
+    std::string service;
+    std::optional<unsigned short> port;
+    std::optional<long long> clock_origin_ns;
+};
+
 int cmd_up(const std::string& name, bool ephemeral, const std::string& run_dir, const std::string& format,
-           std::optional<std::uint64_t> seed) {
+           std::optional<std::uint64_t> seed, const ReplicaArgs& replica) {
     Lab lab = Lab::load(find_lab(name), service_kind_names(), clients::driver_kind_names());
     SessionOptions opt;
     opt.seed = seed;
+    opt.replica_of = replica.service;
+    opt.port = replica.port;
+    if (replica.clock_origin_ns)
+        opt.clock_origin = std::chrono::steady_clock::time_point(std::chrono::nanoseconds(*replica.clock_origin_ns));
     opt.ephemeral = ephemeral;
     opt.run_dir = run_dir;
     opt.signal_is_normal_stop = true;
@@ -120,8 +130,11 @@ int cmd_up(const std::string& name, bool ephemeral, const std::string& run_dir, 
         if (format == "json") {
             json services = json::object();
             for (const auto& s : session.endpoints())
+            {
                 services[s.name] = {{"url", s.endpoint.url()}, {"host", s.endpoint.host}, {"port", s.endpoint.port},
                                     {"kind", s.kind}};
+                if (!s.endpoint.path.empty()) services[s.name]["path"] = s.endpoint.path;
+            }
             std::cout << json{{"services", services},
                               {"run_dir", fs::absolute(session.run_dir()).string()},
                               {"env", session.environment()}}
@@ -280,6 +293,11 @@ int main(int argc, char** argv) {
         ->check(CLI::IsMember({"text", "json"}));
     std::optional<std::uint64_t> up_seed;
     up->add_option("--seed", up_seed, "seed of the services' random choices (faults); default: from the lab id");
+    // How a Session starts the replicas of a replicated service (not for people).
+    ReplicaArgs replica;
+    up->add_option("--replica", replica.service)->group("");
+    up->add_option("--port", replica.port)->group("");
+    up->add_option("--clock-origin", replica.clock_origin_ns)->group("");
 
     CheckArgs ca;
     auto* check = app.add_subcommand("check", "Run a program against a lab and grade it");
@@ -313,7 +331,7 @@ int main(int argc, char** argv) {
     try {
         if (*list) return cmd_list(format);
         if (*show) return cmd_show(lab_name);
-        if (*up) return cmd_up(lab_name, ephemeral, run_dir, format, up_seed);
+        if (*up) return cmd_up(lab_name, ephemeral, run_dir, format, up_seed, replica);
         if (*check) return cmd_check(ca);
         if (*lint) return cmd_lint(lab_name);
     } catch (const LabError& e) {

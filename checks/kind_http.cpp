@@ -3,6 +3,7 @@
 // that every selected request also matches a second matcher ("every").
 // Failures show the closest request and what differed.
 #include <algorithm>
+#include <map>
 #include <optional>
 
 #include "checks/check.hpp"
@@ -42,6 +43,11 @@ public:
         auto range = CountRange::read(s);
         min_ = range.min;
         max_ = range.max;
+        if (auto d = s.opt_string("distinct")) {
+            if (d->rfind("$", 0) != 0)
+                s.fail("distinct", "\"distinct\" is a path into the request's JSON body, e.g. \"$.id\"");
+            distinct_ = *d;
+        }
     }
 
     Verdict evaluate(RunData& run) const override {
@@ -70,6 +76,7 @@ public:
             }
             std::string obs;
             if (n > 0) obs = "only " + std::to_string(n) + " matched\n";
+            obs += per_case(run, selected, cases_);
             if (best && !best_why.empty()) {
                 obs += "closest: " + row_detail(*best) + "\n";
                 if (best_why.size() > 1 || *min_ != 1) {
@@ -93,6 +100,38 @@ public:
             std::string msg = *max_ == 0 ? "there should be no such request, saw " + std::to_string(n)
                                          : "expected at most " + std::to_string(*max_) + ", saw " + std::to_string(n);
             return Verdict::fail(msg, exp_text(what), obs);
+        }
+        if (distinct_) {
+            // The same value twice in one case: a write that landed more
+            // than once.
+            std::map<std::pair<std::int64_t, std::string>, std::vector<const HttpRow*>> by;
+            for (const HttpRow* r : selected) {
+                auto body = nlohmann::json::parse(r->req_body, nullptr, false);
+                const nlohmann::json* v = body.is_discarded() ? nullptr : json_path(body, *distinct_);
+                by[{r->case_id, v ? v->dump() : std::string("(none)")}].push_back(r);
+            }
+            const auto& cases = run.journal().cases();
+            std::map<std::int64_t, int> replica_of;
+            for (const auto& c : run.journal().connections())
+                if (c.replica) replica_of[c.id] = *c.replica;
+            for (const auto& [key, same] : by) {
+                if (same.size() < 2) continue;
+                const std::string& value = key.second;
+                std::string label;
+                for (const auto& c : cases)
+                    if (c.id == key.first) label = case_label(c, cases.size());
+                std::string obs;
+                for (std::size_t i = 0; i < same.size() && i < 6; ++i) {
+                    obs += "  " + describe_row(*same[i]);
+                    auto rep = replica_of.find(same[i]->connection_id);
+                    if (rep != replica_of.end()) obs += "  on replica " + std::to_string(rep->second);
+                    obs += "\n";
+                }
+                return Verdict::fail(label + std::to_string(same.size()) + " requests (" + what + ") carry " +
+                                         *distinct_ + " = " + value + ": the same write landed " +
+                                         std::to_string(same.size()) + " times",
+                                     exp_text(what) + ", each with its own " + *distinct_, obs);
+            }
         }
         if (every_) {
             std::vector<std::pair<const HttpRow*, std::vector<std::string>>> bad;
@@ -133,17 +172,42 @@ private:
         for (char c : s) out += c == '-' ? '_' : static_cast<char>(std::toupper(c));
         return out;
     }
+    /// The requests, the same line repeated shown once with a count.
     static std::string requests_seen(const std::vector<const HttpRow*>& rows) {
         std::string s = "requests the service received (" + std::to_string(rows.size()) + "):\n";
-        for (std::size_t i = 0; i < rows.size() && i < 10; ++i) s += "  " + describe_row(*rows[i]) + "\n";
-        if (rows.size() > 10) s += "  …\n";
+        std::size_t shown = 0;
+        for (std::size_t i = 0; i < rows.size() && shown < 10; ++shown) {
+            std::string line = describe_row(*rows[i]);
+            std::size_t j = i + 1;
+            while (j < rows.size() && describe_row(*rows[j]) == line) ++j;
+            s += "  " + line + (j - i > 1 ? "  ×" + std::to_string(j - i) : "") + "\n";
+            i = j;
+            if (shown == 9 && i < rows.size()) s += "  …\n";
+        }
         return s;
+    }
+
+    /// "matched per case: a 12, b 11" when the check covers several cases.
+    static std::string per_case(RunData& run, const std::vector<const HttpRow*>& selected,
+                                const std::vector<std::string>& names) {
+        std::vector<const CaseRow*> covered;
+        for (const auto& c : run.journal().cases())
+            if (run.in_cases(names, c.id)) covered.push_back(&c);
+        if (covered.size() < 2) return {};
+        std::string s = "matched per case:";
+        for (std::size_t k = 0; k < covered.size(); ++k) {
+            auto n = std::count_if(selected.begin(), selected.end(),
+                                   [&](const HttpRow* r) { return r->case_id == covered[k]->id; });
+            s += (k ? ", " : " ") + covered[k]->name + " " + std::to_string(n);
+        }
+        return s + "\n";
     }
 
     std::string service_;
     std::vector<std::string> cases_;
     RequestMatcher select_;
     std::optional<RequestMatcher> every_;
+    std::optional<std::string> distinct_;
     std::optional<std::int64_t> min_, max_;
 };
 

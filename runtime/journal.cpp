@@ -30,7 +30,7 @@ CREATE TABLE connections(
   transport TEXT NOT NULL, role TEXT NOT NULL, local TEXT, peer TEXT, pid INTEGER,
   opened_us INTEGER NOT NULL, closed_us INTEGER, closed_by TEXT, close_kind TEXT,
   bytes_in INTEGER NOT NULL DEFAULT 0, bytes_out INTEGER NOT NULL DEFAULT 0,
-  in_truncated INTEGER NOT NULL DEFAULT 0, out_truncated INTEGER NOT NULL DEFAULT 0);
+  in_truncated INTEGER NOT NULL DEFAULT 0, out_truncated INTEGER NOT NULL DEFAULT 0, replica INTEGER);
 CREATE TABLE chunks(
   id INTEGER PRIMARY KEY, connection_id INTEGER NOT NULL,
   dir TEXT NOT NULL CHECK (dir IN ('in', 'out')), t_us INTEGER NOT NULL,
@@ -78,8 +78,8 @@ const char* kMessageColumns[] = {"service", "connection_id", "seq", "dir", "t_us
                                  "data", "json", "error", "peer", "fault"};
 }  // namespace
 
-Journal::Journal(const std::filesystem::path& file)
-    : file_(file), start_(std::chrono::steady_clock::now()) {
+Journal::Journal(const std::filesystem::path& file, std::optional<std::chrono::steady_clock::time_point> origin)
+    : file_(file), start_(origin ? *origin : std::chrono::steady_clock::now()) {
     std::error_code ec;
     std::filesystem::remove(file, ec);
     std::filesystem::remove(file.string() + "-wal", ec);
@@ -288,18 +288,89 @@ void Journal::close_connection(std::int64_t conn, const std::string& closed_by,
     });
 }
 
-void Journal::http(const json& f) { insert("http", kHttpColumns, f); }
+void Journal::http(const json& f) {
+    auto id = insert("http", kHttpColumns, f);
+    if (row_hook_ && id) row_hook_("http", id, f);
+}
 
 void Journal::message(const json& f) {
     json row = f;
     if (!row.contains("t_us")) row["t_us"] = now();
-    insert("messages", kMessageColumns, row);
+    auto id = insert("messages", kMessageColumns, row);
+    if (row_hook_ && id) row_hook_("messages", id, row);
 }
 
 void Journal::step(const json& f) {
     json row = f;
     if (!row.contains("ended_us")) row["ended_us"] = now();
     insert("steps", kStepColumns, row);
+}
+
+void Journal::merge_replica(const std::filesystem::path& other, int replica) {
+    flush();
+    if (!error_.empty()) return;
+    try {
+        auto columns = [&](const std::string& table, std::initializer_list<const char*> skip) {
+            std::vector<std::string> out;
+            auto s = db_->prepare("SELECT name FROM pragma_table_info('" + table + "')");
+            while (s.step()) {
+                std::string c = s.text(0);
+                if (std::none_of(skip.begin(), skip.end(), [&](const char* k) { return c == k; })) out.push_back(c);
+            }
+            return out;
+        };
+        auto join = [](const std::vector<std::string>& cols, const std::string& prefix) {
+            std::string o;
+            for (const auto& c : cols) o += "," + prefix + c;
+            return o;
+        };
+        // A row belongs to the case that had started when it happened.
+        auto case_of = [](const std::string& t) {
+            return "(SELECT c.id FROM main.cases c WHERE c.started_us <= r." + t +
+                   " ORDER BY c.started_us DESC LIMIT 1)";
+        };
+        auto q = db_->prepare("ATTACH DATABASE ? AS replica");
+        q.bind(1, other.string());
+        q.exec();
+        db_->exec("BEGIN");
+        std::int64_t off = 0;
+        {
+            auto s = db_->prepare("SELECT coalesce(max(id), 0) FROM main.connections");
+            if (s.step()) off = s.integer(0);
+        }
+        std::string o = std::to_string(off), rep = std::to_string(replica);
+        auto conn = columns("connections", {"id", "case_id", "replica"});
+        db_->exec("INSERT INTO main.connections(id,case_id,replica" + join(conn, "") + ") SELECT r.id+" + o + "," +
+                  case_of("opened_us") + "," + rep + join(conn, "r.") + " FROM replica.connections r");
+        auto chunk = columns("chunks", {"id", "connection_id"});
+        db_->exec("INSERT INTO main.chunks(connection_id" + join(chunk, "") + ") SELECT connection_id+" + o +
+                  join(chunk, "") + " FROM replica.chunks ORDER BY id");
+        for (auto [table, t] : {std::pair<const char*, const char*>{"http", "started_us"},
+                                {"messages", "t_us"},
+                                {"events", "t_us"}}) {
+            auto cols = columns(table, {"id", "case_id", "connection_id"});
+            // What a replica says of its own start and stop is the Session's
+            // "replica" events already.
+            std::string where = std::string(table) == "events"
+                                    ? " WHERE kind NOT IN ('signal', 'service-start', 'service-stop')"
+                                    : "";
+            db_->exec(std::string("INSERT INTO main.") + table + "(case_id,connection_id" + join(cols, "") +
+                      ") SELECT " + case_of(t) + ",CASE WHEN r.connection_id > 0 THEN r.connection_id+" + o +
+                      " END" + join(cols, "r.") + " FROM replica." + table + " r" + where + " ORDER BY r.id");
+        }
+        db_->exec("COMMIT");
+        db_->exec("DETACH DATABASE replica");
+    } catch (const std::exception& e) {
+        error_ = std::string("merging the journal of replica ") + std::to_string(replica) + ": " + e.what();
+        try {
+            db_->exec("ROLLBACK");
+        } catch (...) {
+        }
+        try {
+            db_->exec("DETACH DATABASE replica");
+        } catch (...) {
+        }
+    }
 }
 
 std::int64_t Journal::invocation(const json& f) {

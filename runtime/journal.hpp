@@ -66,7 +66,10 @@ public:
     static constexpr int schema_version = 1;
 
     /// Creates (or truncates) the journal at `file` and writes the schema.
-    explicit Journal(const std::filesystem::path& file);
+    /// `origin`: the instant times count from (a replica uses its Session's,
+    /// so that its journal merges on one clock); default now.
+    explicit Journal(const std::filesystem::path& file,
+                     std::optional<std::chrono::steady_clock::time_point> origin = std::nullopt);
     ~Journal();
 
     micros now() const;
@@ -84,6 +87,14 @@ public:
     /// a connection opens and, until it succeeds, on the first bytes
     /// received and at close (a server accepts after we connect).
     void set_attributor(Attributor a) { attributor_ = std::move(a); }
+    /// Asks the attributor now (a replica's connection, told by the replica).
+    std::optional<int> attribute_peer(const std::string& local, const std::string& peer) const {
+        return attributor_ ? attributor_(local, peer) : std::nullopt;
+    }
+    /// Called after an http or messages row is written, with the table,
+    /// the row's id and its fields (a replica counts its requests).
+    using RowHook = std::function<void(std::string_view table, std::int64_t id, const nlohmann::json& row)>;
+    void set_row_hook(RowHook h) { row_hook_ = std::move(h); }
     /// Records bytes; beyond the per-direction cap only the counters grow.
     void chunk(std::int64_t conn, Dir dir, std::string_view bytes, micros t_us = -1);
     void close_connection(std::int64_t conn, const std::string& closed_by,
@@ -120,6 +131,12 @@ public:
     void event(const std::string& kind, const std::string& service,
                const nlohmann::json& detail, std::int64_t conn = 0);
 
+    /// Copies the connections, chunks, http, messages and events of another
+    /// journal (a replica's, on the same clock) into this one: connections
+    /// get new ids and `replica`, rows the case that had started when they
+    /// happened. Commits first. A failure is kept and reported by error().
+    void merge_replica(const std::filesystem::path& other, int replica);
+
     /// Commits the open transaction. Never throws: a failure is kept and
     /// reported by error().
     void flush();
@@ -140,6 +157,7 @@ private:
     };
     void attribute(std::int64_t id, Conn& c);
     Attributor attributor_;
+    RowHook row_hook_;
     void begin();
     /// Returns the new row's id (0 when the write failed).
     std::int64_t insert(const char* table, std::span<const char* const> columns, const nlohmann::json& fields);

@@ -228,9 +228,11 @@ const std::vector<HttpRow>& JournalReader::http() {
 const std::vector<ConnRow>& JournalReader::connections() {
     if (conns_) return *conns_;
     conns_.emplace();
+    bool replicas = has_column("connections", "replica");
     auto s = db_->prepare(
-        "SELECT id, case_id, service, transport, role, local, peer, pid, opened_us, closed_us, "
-        "closed_by, close_kind, bytes_in, bytes_out FROM connections ORDER BY id");
+        std::string("SELECT id, case_id, service, transport, role, local, peer, pid, opened_us, closed_us, "
+                    "closed_by, close_kind, bytes_in, bytes_out, ") +
+        (replicas ? "replica" : "NULL") + " FROM connections ORDER BY id");
     while (s.step()) {
         ConnRow c;
         c.id = s.integer(0);
@@ -247,6 +249,7 @@ const std::vector<ConnRow>& JournalReader::connections() {
         c.close_kind = s.text(11);
         c.bytes_in = s.integer(12);
         c.bytes_out = s.integer(13);
+        if (auto v = opt_int(s, 14)) c.replica = static_cast<int>(*v);
         conns_->push_back(std::move(c));
     }
     return *conns_;

@@ -89,6 +89,7 @@ struct ConnRow {
     std::int64_t id = 0, case_id = 0;
     std::string service, transport, role, local, peer;
     std::optional<int> pid;
+    std::optional<int> replica;  // which replica of a replicated service served it
     micros opened_us = 0;
     std::optional<micros> closed_us;
     std::string closed_by, close_kind;

@@ -133,7 +133,17 @@ Lab Lab::load(const fs::path& dir, const std::vector<std::string>& kinds,
                                     ? &it.value().at("faults")
                                     : nullptr)
                 faults = profile_ref(one, "faults", *f, ptr + "/faults");
-            lab.services.push_back({name, kind, ptr, std::move(faults)});
+            int replicas = 0;
+            if (it.value().is_object() && it.value().contains("replicas")) {
+                const json& r = it.value().at("replicas");
+                if (!r.is_number_integer() || r.get<int>() < 1 || r.get<int>() > 16)
+                    throw LabError(lab.doc->at(ptr + "/replicas"), "\"replicas\" is a whole number from 1 to 16",
+                                   "e.g. \"replicas\": 3 (three processes serving this service)");
+                if (kind == "tool")
+                    throw LabError(lab.doc->at(ptr + "/replicas"), "a tool service cannot have replicas");
+                replicas = r.get<int>();
+            }
+            lab.services.push_back({name, kind, ptr, std::move(faults), replicas});
             s.get(name);
         }
     }
@@ -210,6 +220,43 @@ Lab Lab::load(const fs::path& dir, const std::vector<std::string>& kinds,
                         throw LabError(lab.doc->at(fptr), "no service named \"" + fi.key() + "\" in this lab",
                                        "a case's \"faults\" keys are service names");
                     cs.faults[fi.key()] = profile_ref(c, "faults", fi.value(), fptr);
+                }
+            }
+            if (const json* ra = c.get("replicas")) {
+                if (!ra->is_array())
+                    c.fail("replicas", "a case's \"replicas\" is an array of actions",
+                           "e.g. [{\"service\": \"kv\", \"replica\": 1, \"at_ms\": 300, \"action\": \"kill\"}]");
+                for (std::size_t k = 0; k < ra->size(); ++k) {
+                    std::string aptr = ptr + "/replicas/" + std::to_string(k);
+                    if (!(*ra)[k].is_object()) throw LabError(lab.doc->at(aptr), "each replica action is an object");
+                    Spec a(lab.doc, (*ra)[k], aptr, "replica action");
+                    ReplicaAction act;
+                    act.service = a.string("service");
+                    auto svc = std::find_if(lab.services.begin(), lab.services.end(),
+                                            [&](const ServiceEntry& e) { return e.name == act.service; });
+                    if (svc == lab.services.end() || svc->replicas == 0)
+                        a.fail("service", "no replicated service named \"" + act.service + "\" in this lab",
+                               "give the service \"replicas\": N");
+                    act.replica = static_cast<int>(a.integer("replica", 1, 1, svc->replicas));
+                    if (a.has("at_ms") == a.has("after_requests"))
+                        a.fail(a.has("at_ms") ? "after_requests" : "action",
+                               "a replica action happens either \"at_ms\" after the program starts or "
+                               "\"after_requests\" the replica has answered in this case (one of them)",
+                               "e.g. \"after_requests\": 8 (the same moment in every run, however fast the "
+                               "program is)");
+                    act.at_ms = a.number("at_ms", 0, 0, 3600000);
+                    if (auto n = a.opt_integer("after_requests", 1, 1000000)) act.after_requests = static_cast<int>(*n);
+                    act.action = a.string("action");
+                    static const std::vector<std::string> actions = {"kill", "pause", "resume", "restart"};
+                    if (std::find(actions.begin(), actions.end(), act.action) == actions.end())
+                        a.fail("action", "unknown action \"" + act.action + "\"",
+                               "use \"kill\" (SIGKILL), \"pause\" (SIGSTOP), \"resume\" (SIGCONT) or "
+                               "\"restart\"");
+                    if (act.after_requests && act.action == "resume")
+                        a.fail("action", "a running replica cannot be resumed after its requests",
+                               "resume a paused replica \"at_ms\" after the program starts");
+                    a.finish();
+                    cs.replica_actions.push_back(std::move(act));
                 }
             }
             cs.clients = c.strings("clients");

@@ -15,6 +15,15 @@
 
 namespace wirelab {
 
+/// Something done to one replica of a replicated service during a case.
+struct ReplicaAction {
+    std::string service;
+    int replica = 1;      // 1-based
+    double at_ms = 0;     // after the program starts, unless:
+    std::optional<int> after_requests;  // once the replica has answered this many in the case
+    std::string action;   // "kill", "pause", "resume", "restart"
+};
+
 /// One run of the learner's program: extra arguments, stdin, environment.
 struct CaseSpec {
     std::string name;
@@ -31,6 +40,7 @@ struct CaseSpec {
     std::vector<std::string> clients;
     bool clients_at_once = false;  // run them all at the same time
     Limits limits;                 // the lab's, with this case's "limits" over them
+    std::vector<ReplicaAction> replica_actions;  // "replicas": kill/pause/... one replica mid-run
 };
 
 /// A server lab: the learner's program is a server; wirelab waits for it to
@@ -55,6 +65,7 @@ struct ServiceEntry {
     std::string kind;
     std::string pointer;
     FaultProfile faults;  // the default profile ("faults" of the service)
+    int replicas = 0;     // "replicas": N processes serving it (0: served in wirelab itself)
 };
 
 struct Lab {

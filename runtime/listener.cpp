@@ -28,6 +28,7 @@ ListenSpec read_listen_spec(Spec& s, const ServiceContext& ctx) {
     if (ec) s.fail("host", "\"" + l.host + "\" is not an IP address", "use \"127.0.0.1\"");
     l.port = static_cast<unsigned short>(s.integer("port", 0, 0, 65535));
     if (ctx.ephemeral) l.port = 0;
+    if (ctx.port) l.port = *ctx.port;
     if (auto sock = s.opt_string("socket")) {
         if (s.has("port") || s.has("host"))
             s.fail("socket", "a service listens on a unix \"socket\" or on \"host\"/\"port\", not both");

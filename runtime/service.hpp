@@ -6,6 +6,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -38,6 +39,7 @@ struct ServiceContext {
     std::filesystem::path lab_dir;
     std::filesystem::path state_dir;
     bool ephemeral = false;
+    std::optional<unsigned short> port = std::nullopt;  // a replica's port, over the spec's
 };
 
 /// One running mock service. Constructed from its spec (validating it, no

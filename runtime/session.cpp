@@ -56,7 +56,7 @@ Session::Session(const Lab& lab, const ServiceKinds& kinds, SessionOptions optio
                            (ec ? ec.message() : std::strerror(errno)),
                        "choose another with --run-dir DIR");
     try {
-        journal_ = std::make_unique<Journal>(run_dir_ / "journal.db");
+        journal_ = std::make_unique<Journal>(run_dir_ / "journal.db", opt_.clock_origin);
     } catch (const std::exception& e) {
         throw EnvError(std::string("cannot create the journal: ") + e.what(),
                        "check that " + run_dir_.string() + " is writable and the disk not full");
@@ -75,7 +75,12 @@ Session::Session(const Lab& lab, const ServiceKinds& kinds, SessionOptions optio
         return t->owner_of_socket(*inode);
     });
 
+    if (!opt_.replica_of.empty() &&
+        std::none_of(lab_.services.begin(), lab_.services.end(),
+                     [&](const ServiceEntry& e) { return e.name == opt_.replica_of; }))
+        throw EnvError("lab " + lab_.id + " has no service named \"" + opt_.replica_of + "\"");
     for (const auto& entry : lab_.services) {
+        if (!opt_.replica_of.empty() && entry.name != opt_.replica_of) continue;
         const ServiceKind* kind = nullptr;
         for (const auto& k : kinds)
             if (k.name == entry.kind) kind = &k;
@@ -83,13 +88,28 @@ Session::Session(const Lab& lab, const ServiceKinds& kinds, SessionOptions optio
         Spec spec(lab_.doc, lab_.doc->root().at(json::json_pointer(entry.pointer)), entry.pointer,
                   "service \"" + entry.name + "\"");
         spec.get("kind");
-        spec.get("faults");  // read by Lab::load
+        spec.get("faults");    // read by Lab::load
+        spec.get("replicas");  // read by Lab::load
         ServiceContext ctx{entry.name, spec, io_, *journal_, lab_.dir, run_dir_ / "state",
-                           opt_.ephemeral};
-        services_.emplace_back(entry, kind->make(ctx));
+                           opt_.ephemeral, opt_.port};
+        auto svc = kind->make(ctx);  // validates the spec, replicated or not
+        if (entry.replicas > 0 && opt_.replica_of.empty()) {
+            const json& raw = lab_.doc->root().at(json::json_pointer(entry.pointer));
+            ReplicaSetOptions ro;
+            ro.service = entry.name;
+            ro.count = entry.replicas;
+            ro.lab_dir = fs::absolute(lab_.dir);
+            ro.run_dir = fs::absolute(run_dir_);
+            ro.seed = seed_;
+            ro.ephemeral = opt_.ephemeral;
+            ro.base_port = static_cast<unsigned short>(raw.value("port", 0));
+            svc = std::make_unique<ReplicaSet>(io_, *journal_, ro);
+        }
+        services_.emplace_back(entry, std::move(svc));
         services_.back().second->set_faults(entry.faults, mix_seed(seed_, hash_name(entry.name)));
     }
     for (const auto& entry : lab_.clients) {
+        if (!opt_.replica_of.empty()) break;
         const DriverKind* kind = nullptr;
         for (const auto& k : drivers)
             if (k.name == entry.kind) kind = &k;
@@ -142,6 +162,10 @@ void Session::start() {
         nlohmann::json d = {{"kind", entry.kind}, {"url", ep.url()}, {"port", ep.port}};
         if (!ep.path.empty()) d["path"] = ep.path;
         journal_->event("service-start", entry.name, d);
+    }
+    if (!opt_.replica_of.empty()) {
+        agent_ = std::make_unique<ReplicaAgent>(io_, *journal_);
+        agent_->start();
     }
     if (opt_.handle_signals) {
         signals_ = std::make_unique<asio::signal_set>(io_, SIGINT, SIGTERM);
@@ -235,6 +259,16 @@ CaseOutcome Session::run_case(const CaseSpec& c, const std::vector<std::string>&
         if (!p.empty()) applied[entry.name] = p.describe();
     }
     if (!applied.empty()) journal_->event("faults", "", {{"case", c.name}, {"services", applied}});
+    // Replicas start the case healthy; its actions count from here.
+    struct EndReplicaCase {
+        Session* s;
+        ~EndReplicaCase() {
+            for (auto& [e, svc] : s->services_)
+                if (auto* r = dynamic_cast<ReplicaSet*>(svc.get())) r->end_case();
+        }
+    } end_replica_case{this};
+    for (auto& [entry, svc] : services_)
+        if (auto* r = dynamic_cast<ReplicaSet*>(svc.get())) r->begin_case(c.replica_actions);
 
     ProcessSpec ps;
     ps.argv = argv;

@@ -15,6 +15,7 @@
 #include "runtime/driver.hpp"
 #include "runtime/journal.hpp"
 #include "runtime/lab.hpp"
+#include "runtime/replicas.hpp"
 #include "runtime/runner.hpp"
 #include "runtime/service.hpp"
 
@@ -26,6 +27,11 @@ struct SessionOptions {
     bool handle_signals = true;     // SIGINT/SIGTERM stop the Session
     bool signal_is_normal_stop = false;  // `up`: Ctrl-C ends a run as "finished"
     std::optional<std::uint64_t> seed;   // default: derived from the lab id
+    /// A replica process: serve only this service (its "replicas" ignored),
+    /// on `port` when set, with times counted from `clock_origin`.
+    std::string replica_of;
+    std::optional<unsigned short> port;
+    std::optional<std::chrono::steady_clock::time_point> clock_origin;
 };
 
 /// A started service as the learner sees it.
@@ -95,6 +101,7 @@ private:
     std::uint64_t seed_ = 0;
     std::vector<std::pair<ClientEntry, std::unique_ptr<Driver>>> drivers_;
     ServerAddress server_addr_;
+    std::unique_ptr<ReplicaAgent> agent_;  // a replica process: talks to its parent
 };
 
 }  // namespace wirelab

@@ -14,7 +14,7 @@ import unittest
 
 import requests
 
-from wltest import SOURCE, Up, main, query, run_wirelab
+from wltest import SOURCE, Up, live_processes, main, query, run_wirelab
 
 FIXTURES = os.path.join(SOURCE, "tests", "integration", "process_fixtures")
 SANDBOX = os.path.join(FIXTURES, "sandbox")
@@ -23,20 +23,7 @@ SANDBOX = os.path.join(FIXTURES, "sandbox")
 def stray_processes(run_dir):
     """Processes still alive that carry the run's marker in their environment."""
     marker = ("WIRELAB_RUN_DIR=" + os.path.abspath(run_dir)).encode()
-    found = []
-    for pid in os.listdir("/proc"):
-        if not pid.isdigit():
-            continue
-        try:
-            with open(f"/proc/{pid}/environ", "rb") as f:
-                env = f.read().split(b"\0")
-            with open(f"/proc/{pid}/stat") as f:
-                state = f.read().rsplit(")", 1)[1].split()[0]
-        except OSError:
-            continue
-        if marker in env and state not in ("Z", "X"):
-            found.append(int(pid))
-    return found
+    return live_processes(lambda argv, env: marker in env)
 
 
 class Sandboxed(unittest.TestCase):

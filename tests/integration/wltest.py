@@ -134,6 +134,27 @@ def raw_http(port, data, read_until_close=True, timeout=5):
         return b"".join(chunks)
 
 
+def live_processes(keep):
+    """Pids of live (not zombie) processes for which keep(argv, environ)
+    is true; argv and environ are lists of bytes."""
+    found = []
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                argv = f.read().split(b"\0")
+            with open(f"/proc/{pid}/environ", "rb") as f:
+                env = f.read().split(b"\0")
+            with open(f"/proc/{pid}/stat") as f:
+                state = f.read().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if state not in ("Z", "X") and keep(argv, env):
+            found.append(int(pid))
+    return found
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
