@@ -56,6 +56,10 @@ private:
     std::map<std::string, std::unique_ptr<sql::Db>> states_;
 };
 
+/// Adds the SQL functions int_le(blob, offset, size) and int_be(...) that
+/// `state` queries may use to read integers out of a shared segment.
+void add_byte_functions(sql::Db& db);
+
 /// A compiled check body.
 class Check {
 public:

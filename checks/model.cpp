@@ -27,7 +27,35 @@ sql::Db* RunData::state(const std::string& service) {
     if (f == state_files_.end() || f->second.empty() || !std::filesystem::exists(f->second))
         return nullptr;
     auto db = std::make_unique<sql::Db>(f->second, sql::Db::Mode::read_only);
+    add_byte_functions(*db);
     return (states_[service] = std::move(db)).get();
+}
+
+namespace {
+// int_le(blob, offset, size) / int_be(...): the signed integer of `size`
+// bytes (1-8) at `offset` of a blob, little- or big-endian — a shared
+// segment's counter as struct.pack_into wrote it. NULL when out of range.
+template <bool little>
+void int_at(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
+    if (argc != 3 || sqlite3_value_type(argv[0]) == SQLITE_NULL) return sqlite3_result_null(ctx);
+    const auto* p = static_cast<const unsigned char*>(sqlite3_value_blob(argv[0]));
+    int n = sqlite3_value_bytes(argv[0]);
+    sqlite3_int64 off = sqlite3_value_int64(argv[1]), size = sqlite3_value_int64(argv[2]);
+    if (size < 1 || size > 8 || off < 0 || off + size > n) return sqlite3_result_null(ctx);
+    std::uint64_t v = 0;
+    for (sqlite3_int64 i = 0; i < size; ++i) {
+        std::uint64_t b = p[off + (little ? size - 1 - i : i)];
+        v = (v << 8) | b;
+    }
+    if (size < 8 && (v >> (size * 8 - 1)) & 1) v |= ~std::uint64_t{0} << (size * 8);  // sign
+    sqlite3_result_int64(ctx, static_cast<sqlite3_int64>(v));
+}
+}  // namespace
+
+void add_byte_functions(sql::Db& db) {
+    int flags = SQLITE_UTF8 | SQLITE_DETERMINISTIC;
+    sqlite3_create_function(db.raw(), "int_le", 3, flags, nullptr, int_at<true>, nullptr, nullptr);
+    sqlite3_create_function(db.raw(), "int_be", 3, flags, nullptr, int_at<false>, nullptr, nullptr);
 }
 
 std::vector<const CaseRow*> RunData::cases(const std::vector<std::string>& names) {

@@ -46,7 +46,7 @@ CREATE TABLE http(
 CREATE TABLE messages(
   id INTEGER PRIMARY KEY, case_id INTEGER, service TEXT NOT NULL, connection_id INTEGER,
   seq INTEGER, dir TEXT NOT NULL CHECK (dir IN ('in', 'out')), t_us INTEGER NOT NULL,
-  protocol TEXT NOT NULL, data BLOB, json TEXT, error TEXT, peer TEXT, fault TEXT);
+  protocol TEXT NOT NULL, data BLOB, json TEXT, error TEXT, peer TEXT, fault TEXT, pid INTEGER);
 CREATE INDEX messages_by_connection ON messages(connection_id, seq);
 CREATE TABLE steps(
   id INTEGER PRIMARY KEY, case_id INTEGER, client TEXT NOT NULL, connection_id INTEGER,
@@ -75,7 +75,7 @@ const char* kInvocationColumns[] = {"case_id", "service", "tool", "argv", "pid",
                                     "parent_cmdline", "cwd", "started_us", "exit_code", "hang",
                                     "stdout_bytes", "stderr_bytes"};
 const char* kMessageColumns[] = {"service", "connection_id", "seq", "dir", "t_us", "protocol",
-                                 "data", "json", "error", "peer", "fault"};
+                                 "data", "json", "error", "peer", "fault", "pid"};
 }  // namespace
 
 Journal::Journal(const std::filesystem::path& file, std::optional<std::chrono::steady_clock::time_point> origin)

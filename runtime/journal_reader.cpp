@@ -258,9 +258,9 @@ const std::vector<ConnRow>& JournalReader::connections() {
 const std::vector<MessageRow>& JournalReader::messages() {
     if (messages_) return *messages_;
     messages_.emplace();
-    auto s = db_->prepare(
-        "SELECT id, case_id, service, connection_id, seq, dir, t_us, protocol, data, json, error, "
-        "peer, fault FROM messages ORDER BY id");
+    auto s = db_->prepare(std::string("SELECT id, case_id, service, connection_id, seq, dir, t_us, protocol, data, "
+                                      "json, error, peer, fault, ") +
+                          (has_column("messages", "pid") ? "pid" : "NULL") + " FROM messages ORDER BY id");
     while (s.step()) {
         MessageRow m;
         m.id = s.integer(0);
@@ -279,6 +279,7 @@ const std::vector<MessageRow>& JournalReader::messages() {
         m.error = s.text(10);
         m.peer = s.text(11);
         m.fault = s.text(12);
+        if (auto v = opt_int(s, 13)) m.pid = static_cast<int>(*v);
         messages_->push_back(std::move(m));
     }
     return *messages_;

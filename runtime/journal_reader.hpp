@@ -101,6 +101,7 @@ struct MessageRow {
     std::string service, dir, protocol, data, error;
     std::string peer;   // datagrams: the other end's address
     std::string fault;  // datagrams: what the fault layer did to it ("dropped", ...)
+    std::optional<int> pid;  // unix datagrams: the sending process, from the kernel
     int seq = 0;
     micros t_us = 0;
     std::optional<nlohmann::json> json;  // the message parsed, when it is JSON

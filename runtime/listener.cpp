@@ -32,9 +32,7 @@ ListenSpec read_listen_spec(Spec& s, const ServiceContext& ctx) {
     if (auto sock = s.opt_string("socket")) {
         if (s.has("port") || s.has("host"))
             s.fail("socket", "a service listens on a unix \"socket\" or on \"host\"/\"port\", not both");
-        if (sock->empty() || sock->find('/') != std::string::npos || *sock == "." || *sock == "..")
-            s.fail("socket", "\"socket\" is a file name (no '/'), e.g. \"store.sock\"; it is created in the run directory");
-        auto path = std::filesystem::absolute(ctx.state_dir.parent_path() / *sock).lexically_normal().string();
+        auto path = run_dir_file(s, "socket", *sock, ctx, "store.sock");
         if (path.size() >= sizeof(sockaddr_un::sun_path))
             s.fail("socket", "the socket path " + path + " is longer than the " +
                                  std::to_string(sizeof(sockaddr_un::sun_path) - 1) + " bytes a unix socket allows",
@@ -42,6 +40,15 @@ ListenSpec read_listen_spec(Spec& s, const ServiceContext& ctx) {
         l.unix_path = path;
     }
     return l;
+}
+
+std::string run_dir_file(Spec& s, const std::string& key, const std::string& name, const ServiceContext& ctx,
+                         const std::string& example) {
+    if (name.empty() || name.find('/') != std::string::npos || name == "." || name == ".." || name == "state" ||
+        name == "journal.db" || name.rfind("journal.db-", 0) == 0)
+        s.fail(key, "\"" + key + "\" is a file name (no '/'), e.g. \"" + example +
+                        "\"; it is created in the run directory");
+    return std::filesystem::absolute(ctx.state_dir.parent_path() / name).lexically_normal().string();
 }
 
 // --- Conn -------------------------------------------------------------------

@@ -32,6 +32,12 @@ struct ListenSpec {
 /// file name), a unix stream socket in the run directory instead.
 ListenSpec read_listen_spec(Spec& spec, const ServiceContext& ctx);
 
+/// The absolute path of file `name` (spec key `key`) in the run directory;
+/// fails naming the key unless `name` is a plain file name that is not one
+/// of wirelab's own.
+std::string run_dir_file(Spec& spec, const std::string& key, const std::string& name, const ServiceContext& ctx,
+                         const std::string& example);
+
 /// One accepted connection as a protocol session sees it.
 class Conn {
 public:

@@ -296,11 +296,12 @@ void ReplicaSet::act(const ReplicaAction& a) {
     journal_.event("replica", opt_.service, d);
 }
 
-void ReplicaSet::begin_case(const std::vector<ReplicaAction>& actions) {
+void ReplicaSet::begin_case(const CaseSpec& c) {
+    const auto& actions = c.replica_actions;
     // Every case starts afresh: the replicas of the last case restart, from
     // the lab's data (and a paused one would answer, once resumed, what the
     // last case's program sent it).
-    end_case();
+    cancel_timers();
     bool fresh = cases_++ == 0;
     for (int i = 0; i < opt_.count; ++i) {
         Replica& r = replicas_[static_cast<std::size_t>(i)];
@@ -334,14 +335,16 @@ void ReplicaSet::begin_case(const std::vector<ReplicaAction>& actions) {
     }
 }
 
-void ReplicaSet::end_case() {
+void ReplicaSet::end_case(const CaseSpec&) { cancel_timers(); }
+
+void ReplicaSet::cancel_timers() {
     for (auto& t : timers_) t->cancel();
     timers_.clear();
 }
 
 void ReplicaSet::stop() {
     if (stopped_) return;
-    end_case();
+    cancel_timers();
     // SIGTERM lets a replica commit its journal; a paused one is killed
     // (resumed, it would serve what a gone program sent it).
     for (int i = 0; i < opt_.count; ++i) {

@@ -65,9 +65,9 @@ public:
     /// Restarts every replica (from the lab's data: each case starts
     /// afresh; the first case's were just started), then gives each its
     /// request-counted actions and schedules the timed ones from now.
-    void begin_case(const std::vector<ReplicaAction>& actions);
+    void begin_case(const CaseSpec& c) override;
     /// Cancels what has not happened yet.
-    void end_case();
+    void end_case(const CaseSpec& c) override;
 
     const std::vector<Endpoint>& endpoints() const { return endpoints_; }
 
@@ -89,6 +89,7 @@ private:
     void reap(int i, bool wait);
     void terminate(int i);
     void read_more(int i);
+    void cancel_timers();
     void on_line(int i, const std::string& line);
     void tell(int i, const std::string& line);
 

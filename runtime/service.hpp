@@ -17,6 +17,7 @@ namespace wirelab {
 
 class Journal;
 struct FaultProfile;
+struct CaseSpec;
 
 /// Where a started service listens, as the learner's program is told.
 struct Endpoint {
@@ -24,8 +25,11 @@ struct Endpoint {
     std::string host;
     unsigned short port = 0;
     std::string path = {};  // a unix socket's path (host and port unused)
+    /// "http://127.0.0.1:3000"; a path-based service: "unix:/…/hub.sock",
+    /// "fifo:/…/ctl.in", "file:/…/counter.txt", "shm:/dev/shm/…".
     std::string url() const {
-        return path.empty() ? scheme + "://" + host + ":" + std::to_string(port) : "unix:" + path;
+        if (path.empty()) return scheme + "://" + host + ":" + std::to_string(port);
+        return (scheme.empty() ? std::string("unix") : scheme) + ":" + path;
     }
 };
 
@@ -64,6 +68,10 @@ public:
     virtual void set_faults(const FaultProfile& profile, std::uint64_t seed) {
         (void)profile, (void)seed;
     }
+    /// A case is about to start its program (after set_faults).
+    virtual void begin_case(const CaseSpec& c) { (void)c; }
+    /// The case's program has exited and its connections have settled.
+    virtual void end_case(const CaseSpec& c) { (void)c; }
 };
 
 using ServiceFactory = std::function<std::unique_ptr<Service>(ServiceContext&)>;

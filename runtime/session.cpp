@@ -259,16 +259,9 @@ CaseOutcome Session::run_case(const CaseSpec& c, const std::vector<std::string>&
         if (!p.empty()) applied[entry.name] = p.describe();
     }
     if (!applied.empty()) journal_->event("faults", "", {{"case", c.name}, {"services", applied}});
-    // Replicas start the case healthy; its actions count from here.
-    struct EndReplicaCase {
-        Session* s;
-        ~EndReplicaCase() {
-            for (auto& [e, svc] : s->services_)
-                if (auto* r = dynamic_cast<ReplicaSet*>(svc.get())) r->end_case();
-        }
-    } end_replica_case{this};
-    for (auto& [entry, svc] : services_)
-        if (auto* r = dynamic_cast<ReplicaSet*>(svc.get())) r->begin_case(c.replica_actions);
+    // Each service hears of the case's start (replicas heal, files are
+    // seeded) and, once the program is gone, of its end.
+    for (auto& [entry, svc] : services_) svc->begin_case(c);
 
     ProcessSpec ps;
     ps.argv = argv;
@@ -300,6 +293,7 @@ CaseOutcome Session::run_case(const CaseSpec& c, const std::vector<std::string>&
            !io_.stopped())
         io_.run_one_for(std::chrono::milliseconds(10));
     io_.poll();
+    end_services(c);
     journal_->end_case(case_id, result);
     flush();
     return result;
@@ -434,9 +428,20 @@ CaseOutcome Session::run_server_case(const CaseSpec& c, ProcessSpec ps, std::int
     while (journal_->open_connections() > 0 && std::chrono::steady_clock::now() < until && !io_.stopped())
         io_.run_one_for(std::chrono::milliseconds(10));
     io_.poll();
+    end_services(c);
     journal_->end_case(case_id, result);
     flush();
     return result;
+}
+
+void Session::end_services(const CaseSpec& c) {
+    for (auto& [e, svc] : services_) {
+        try {
+            svc->end_case(c);
+        } catch (const std::exception& ex) {
+            journal_->event("internal-error", e.name, {{"what", ex.what()}});
+        }
+    }
 }
 
 void Session::serve(const std::function<void()>& ready) {

@@ -82,6 +82,7 @@ public:
 
 private:
     void tick();
+    void end_services(const CaseSpec& c);
     CaseOutcome run_server_case(const CaseSpec& c, ProcessSpec ps, std::int64_t case_id);
     awaitable<void> orchestrate(const CaseSpec& c, std::shared_ptr<Process> proc, std::uint64_t seed,
                                 bool& done);

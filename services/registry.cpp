@@ -1,6 +1,7 @@
 #include "services/registry.hpp"
 
 #include "services/http/http_service.hpp"
+#include "services/ipc/ipc_service.hpp"
 #include "services/tcp/tcp_service.hpp"
 #include "services/tool/tool_service.hpp"
 #include "services/udp/udp_service.hpp"
@@ -13,8 +14,10 @@ const ServiceKinds& service_kinds() {
          http::make_http_service},
         {"tcp", "raw TCP server: echo, line dialogues or length-prefixed JSON frames",
          tcp_proto::make_tcp_service},
-        {"ipc", "unix stream socket in the run directory: the tcp protocols, the peer's pid from the kernel",
-         tcp_proto::make_ipc_service},
+        {"ipc",
+         "unix stream or datagram socket (the tcp and udp protocols, the peer's pid from the kernel), a fifo pair, "
+         "or a shared file or shared-memory segment the lab seeds and reads back",
+         ipc::make_ipc_service},
         {"udp", "UDP server: echo, text or JSON request/response, telemetry with NAK retransmission",
          udp_proto::make_udp_service},
         {"tool", "a command-line tool on the program's PATH (devctl): argv journaled, big output, failures, hangs",

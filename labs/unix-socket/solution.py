@@ -1,15 +1,18 @@
 """Reference solution for the unix-socket lab.
 
 Connect to the sensor hub over its unix socket, read the banner, ask for
-two readings, print them, say BYE and wait for the hub to close.
+two readings, say BYE and wait for the hub to close; then log the readings
+through the logger's fifo pair and print them with the logger's answer.
 """
 import os
 import socket
 
 PATH = os.environ.get("WIRELAB_HUB_PATH", "/tmp/hub.sock")
+LOG_IN = os.environ.get("WIRELAB_LOGGER_IN", "/tmp/logger.in")
+LOG_OUT = os.environ.get("WIRELAB_LOGGER_OUT", "/tmp/logger.out")
 
 
-def main():
+def read_sensors():
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
         sock.settimeout(5)
         sock.connect(PATH)
@@ -27,8 +30,22 @@ def main():
         for sensor in ("temp", "humidity"):
             _, name, value = ask("READ " + sensor).split()
             values[name] = value
-        print(" ".join(f"{name}={value}" for name, value in values.items()))
         ask("BYE")
+        return " ".join(f"{name}={value}" for name, value in values.items())
+
+
+def log(text):
+    with open(LOG_IN, "w") as commands, open(LOG_OUT) as answers:
+        commands.write(f"LOG {text}\n")
+        commands.flush()  # the logger sees nothing until the buffer goes out
+        return answers.readline().rstrip("\n")
+
+
+def main():
+    readings = read_sensors()
+    answer = log(readings)
+    print(readings)
+    print(answer)
 
 
 if __name__ == "__main__":

@@ -165,13 +165,4 @@ private:
 
 std::unique_ptr<Service> make_tcp_service(ServiceContext& ctx) { return std::make_unique<TcpService>(ctx); }
 
-std::unique_ptr<Service> make_ipc_service(ServiceContext& ctx) {
-    // The same protocols over a unix stream socket in the run directory.
-    if (!ctx.spec.has("socket"))
-        ctx.spec.fail("socket", "an ipc service needs \"socket\": the file name of its unix socket",
-                      "e.g. \"socket\": \"hub.sock\" (created in the run directory; the program reads the path "
-                      "from " + service_env_stem(ctx.name) + "_PATH)");
-    return std::make_unique<TcpService>(ctx);
-}
-
 }  // namespace wirelab::tcp_proto

@@ -7,7 +7,5 @@
 namespace wirelab::tcp_proto {
 
 std::unique_ptr<Service> make_tcp_service(ServiceContext& ctx);
-/// `ipc`: the tcp protocols over a unix stream socket ("socket" required).
-std::unique_ptr<Service> make_ipc_service(ServiceContext& ctx);
 
 }  // namespace wirelab::tcp_proto

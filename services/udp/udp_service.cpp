@@ -5,7 +5,14 @@
 // seeded per case and journals what it did to each datagram.
 #include "services/udp/udp_service.hpp"
 
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <boost/asio/generic/datagram_protocol.hpp>
 #include <boost/asio/ip/udp.hpp>
+#include <boost/asio/local/datagram_protocol.hpp>
+#include <cerrno>
 #include <deque>
 #include <fstream>
 #include <random>
@@ -23,22 +30,42 @@ namespace wirelab::udp_proto {
 namespace {
 
 using udp = asio::ip::udp;
+using dgram = asio::generic::datagram_protocol;
 using json = nlohmann::json;
 using tcp_proto::Dialogue;
 using tcp_proto::Kind;
 using tcp_proto::Message;
 
-std::string endpoint_str(const udp::endpoint& e) {
-    auto a = e.address();
-    return (a.is_v6() ? "[" + a.to_string() + "]" : a.to_string()) + ":" + std::to_string(e.port());
+/// "127.0.0.1:5000", "[::1]:5000", a unix socket's path, or "(unbound)"
+/// for a unix socket with no address (nothing can be sent back to it).
+std::string endpoint_str(const dgram::endpoint& e) {
+    const sockaddr* sa = e.data();
+    if (sa->sa_family == AF_UNIX) {
+        const auto* un = reinterpret_cast<const sockaddr_un*>(sa);
+        std::size_t n = e.size() > offsetof(sockaddr_un, sun_path) ? e.size() - offsetof(sockaddr_un, sun_path) : 0;
+        if (n == 0) return "(unbound)";
+        if (un->sun_path[0] == '\0') return "@" + std::string(un->sun_path + 1, n - 1);  // abstract
+        return std::string(un->sun_path, strnlen(un->sun_path, n));
+    }
+    udp::endpoint u;
+    std::memcpy(u.data(), sa, std::min<std::size_t>(e.size(), sizeof(sockaddr_in6)));
+    auto a = u.address();
+    return (a.is_v6() ? "[" + a.to_string() + "]" : a.to_string()) + ":" + std::to_string(u.port());
 }
 
+bool unbound(const dgram::endpoint& e) {
+    return e.data()->sa_family == AF_UNIX && e.size() <= offsetof(sockaddr_un, sun_path);
+}
+
+/// A datagram service over UDP or, for the `ipc` kind, a unix datagram
+/// socket in the run directory: the same protocols, faults and journal.
 class UdpService final : public Service {
 public:
     explicit UdpService(ServiceContext& ctx)
         : name_(ctx.name), io_(ctx.io), journal_(ctx.journal), socket_(ctx.io), hold_timer_(ctx.io) {
         Spec& s = ctx.spec;
         listen_ = read_listen_spec(s, ctx);
+        kind_ = listen_.unix_path.empty() ? "udp" : "unix-dgram";
         protocol_ = s.string("protocol");
         static const std::vector<std::string> protocols = {"echo", "lines", "json", "telemetry"};
         if (std::find(protocols.begin(), protocols.end(), protocol_) == protocols.end()) {
@@ -79,10 +106,11 @@ public:
     }
 
     void start() override {
+        if (!listen_.unix_path.empty()) return start_unix();
         udp::endpoint ep(asio::ip::make_address(listen_.host), listen_.port);
         error_code ec;
-        socket_.open(ep.protocol(), ec);
-        if (!ec) socket_.bind(ep, ec);
+        socket_.open(dgram(ep.protocol().family(), IPPROTO_UDP), ec);
+        if (!ec) socket_.bind(dgram::endpoint(ep), ec);
         if (ec) {
             if (ec == asio::error::address_in_use)
                 throw EnvError("UDP port " + std::to_string(ep.port()) + " on " + listen_.host +
@@ -93,7 +121,26 @@ public:
                                std::to_string(ep.port()) + ": " + ec.message(),
                            "check the \"host\" and \"port\" of the service");
         }
-        port_ = socket_.local_endpoint().port();
+        udp::endpoint bound;
+        dgram::endpoint local = socket_.local_endpoint();
+        std::memcpy(bound.data(), local.data(), std::min<std::size_t>(local.size(), sizeof(sockaddr_in6)));
+        port_ = bound.port();
+        asio::co_spawn(io_, receive_loop(), asio::detached);
+    }
+
+    void start_unix() {
+        ::unlink(listen_.unix_path.c_str());
+        asio::local::datagram_protocol::endpoint ep(listen_.unix_path);
+        error_code ec;
+        socket_.open(dgram(AF_UNIX, 0), ec);
+        if (!ec) socket_.bind(dgram::endpoint(ep), ec);
+        if (ec)
+            throw EnvError("service \"" + name_ + "\" cannot bind the unix datagram socket " + listen_.unix_path +
+                               ": " + ec.message(),
+                           "check that the run directory is writable");
+        // The kernel then says which process sent each datagram.
+        int on = 1;
+        ::setsockopt(socket_.native_handle(), SOL_SOCKET, SO_PASSCRED, &on, sizeof on);
         asio::co_spawn(io_, receive_loop(), asio::detached);
     }
 
@@ -102,9 +149,13 @@ public:
         error_code ig;
         socket_.close(ig);
         hold_timer_.cancel();
+        if (!listen_.unix_path.empty()) ::unlink(listen_.unix_path.c_str());
     }
 
-    Endpoint endpoint() const override { return {"udp", listen_.host, port_}; }
+    Endpoint endpoint() const override {
+        if (!listen_.unix_path.empty()) return {"unix", "", 0, listen_.unix_path};
+        return {"udp", listen_.host, port_};
+    }
 
     void set_faults(const FaultProfile& p, std::uint64_t seed) override {
         profile_ = p;
@@ -117,11 +168,12 @@ public:
 private:
     bool coin(double rate) { return rate > 0 && std::uniform_real_distribution<double>(0, 1)(rng_) < rate; }
 
-    void record(const char* dir, const std::string& data, const udp::endpoint& peer, const std::string& fault,
-                int seq) {
-        json row = {{"service", name_}, {"seq", seq}, {"dir", dir}, {"protocol", "udp-" + protocol_},
+    void record(const char* dir, const std::string& data, const dgram::endpoint& peer, const std::string& fault,
+                int seq, std::optional<int> pid = std::nullopt, const std::string& error = {}) {
+        json row = {{"service", name_}, {"seq", seq}, {"dir", dir}, {"protocol", kind_ + "-" + protocol_},
                     {"data", data}, {"peer", endpoint_str(peer)}};
         if (!fault.empty()) row["fault"] = fault;
+        if (pid) row["pid"] = *pid;
         if (protocol_ == "json" || protocol_ == "telemetry") {
             auto j = json::parse(data, nullptr, false);
             if (j.is_discarded())
@@ -129,34 +181,65 @@ private:
             else
                 row["json"] = j.dump(-1, ' ', false, json::error_handler_t::replace);
         }
+        if (!error.empty()) row["error"] = error;
         journal_.message(row);
     }
 
     awaitable<void> receive_loop() {
         std::vector<char> buf(65536);
         while (!stopping_) {
-            udp::endpoint peer;
             error_code ec;
-            std::size_t n = co_await socket_.async_receive_from(asio::buffer(buf), peer,
-                                                                 asio::redirect_error(use_awaitable, ec));
+            co_await socket_.async_wait(dgram::socket::wait_read, asio::redirect_error(use_awaitable, ec));
             if (ec) {
                 if (stopping_ || ec == asio::error::operation_aborted) co_return;
-                // ICMP port unreachable from an earlier send surfaces here
-                // on Linux: the learner's socket went away. Keep serving.
                 continue;
             }
-            std::string data(buf.data(), n);
-            int seq = ++seq_in_;
-            if (coin(profile_.drop_in)) {
-                record("in", data, peer, "dropped", seq);
-                continue;
+            // recvmsg, not receive_from: a unix socket's datagrams carry the
+            // sender's credentials.
+            for (;;) {
+                sockaddr_storage from{};
+                iovec iov{buf.data(), buf.size()};
+                alignas(cmsghdr) char control[CMSG_SPACE(sizeof(ucred))];
+                msghdr m{};
+                m.msg_name = &from;
+                m.msg_namelen = sizeof from;
+                m.msg_iov = &iov;
+                m.msg_iovlen = 1;
+                m.msg_control = control;
+                m.msg_controllen = sizeof control;
+                ssize_t n = ::recvmsg(socket_.native_handle(), &m, MSG_DONTWAIT);
+                if (n < 0) {
+                    // ICMP port unreachable from an earlier send surfaces
+                    // here on Linux: the learner's socket went away.
+                    if (errno == ECONNREFUSED || errno == EINTR) continue;
+                    break;
+                }
+                std::optional<int> pid;
+                for (cmsghdr* c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c))
+                    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_CREDENTIALS) {
+                        ucred cred;
+                        std::memcpy(&cred, CMSG_DATA(c), sizeof cred);
+                        pid = cred.pid;
+                    }
+                if (!listen_.unix_path.empty() && m.msg_namelen < sizeof(sa_family_t)) {
+                    // An unbound unix socket: no name at all.
+                    from.ss_family = AF_UNIX;
+                    m.msg_namelen = sizeof(sa_family_t);
+                }
+                dgram::endpoint peer(&from, m.msg_namelen, from.ss_family == AF_UNIX ? 0 : IPPROTO_UDP);
+                std::string data(buf.data(), static_cast<std::size_t>(n));
+                int seq = ++seq_in_;
+                if (coin(profile_.drop_in)) {
+                    record("in", data, peer, "dropped", seq, pid);
+                    continue;
+                }
+                record("in", data, peer, "", seq, pid);
+                handle(data, peer);
             }
-            record("in", data, peer, "", seq);
-            handle(data, peer);
         }
     }
 
-    void handle(const std::string& data, const udp::endpoint& peer) {
+    void handle(const std::string& data, const dgram::endpoint& peer) {
         if (protocol_ == "echo") return send(data, peer);
         if (protocol_ == "telemetry") return telemetry(data, peer);
         Message m;
@@ -173,7 +256,7 @@ private:
         for (const auto& reply : dialogue_->answer(m).messages) send(reply, peer);
     }
 
-    void telemetry(const std::string& data, const udp::endpoint& peer) {
+    void telemetry(const std::string& data, const dgram::endpoint& peer) {
         auto j = json::parse(data, nullptr, false);
         std::string op = j.is_object() && j.contains("op") && j["op"].is_string() ? j["op"].get<std::string>() : "";
         if (op == "start") {
@@ -201,7 +284,7 @@ private:
         }
     }
 
-    awaitable<void> stream(std::vector<std::size_t> seqs, udp::endpoint peer) {
+    awaitable<void> stream(std::vector<std::size_t> seqs, dgram::endpoint peer) {
         asio::steady_timer t(io_);
         for (std::size_t k = 0; k < seqs.size() && !stopping_; ++k) {
             std::size_t i = seqs[k];
@@ -218,8 +301,20 @@ private:
     }
 
     /// Sends one datagram through the fault layer.
-    void send(std::string data, const udp::endpoint& peer) {
+    void send(std::string data, const dgram::endpoint& peer) {
         int seq = ++seq_out_;
+        if (unbound(peer)) {
+            // A unix datagram socket that was never bound has no address to
+            // answer: the reply cannot be sent, and the program waits.
+            if (!warned_unbound_) {
+                warned_unbound_ = true;
+                journal_.event("no-reply-address", name_,
+                               {{"why", "the program's unix datagram socket has no address (it never called bind), "
+                                        "so the answer cannot be sent"}});
+            }
+            return record("out", data, peer, "", seq, std::nullopt,
+                          "not sent: the program's socket has no address (bind it to a path first)");
+        }
         if (coin(profile_.drop)) return record("out", data, peer, "dropped", seq);
         std::string fault;
         if (profile_.truncate && data.size() > profile_.truncate) data.resize(profile_.truncate), fault = "truncated";
@@ -251,7 +346,7 @@ private:
         deliver(h.data, h.peer, h.seq, "reordered");
     }
 
-    void deliver(const std::string& data, const udp::endpoint& peer, int seq, const std::string& fault) {
+    void deliver(const std::string& data, const dgram::endpoint& peer, int seq, const std::string& fault) {
         micros delay = profile_.latency_us;
         if (profile_.jitter_us) delay += static_cast<micros>(rng_() % static_cast<std::uint64_t>(profile_.jitter_us));
         record("out", data, peer, delay > 0 && fault.empty() ? "delayed" : fault, seq);
@@ -271,7 +366,7 @@ private:
 
     struct Held {
         std::string data;
-        udp::endpoint peer;
+        dgram::endpoint peer;
         int seq;
     };
 
@@ -279,7 +374,9 @@ private:
     asio::io_context& io_;
     Journal& journal_;
     ListenSpec listen_;
-    udp::socket socket_;
+    std::string kind_;  // "udp" or "unix-dgram"
+    dgram::socket socket_;
+    bool warned_unbound_ = false;
     unsigned short port_ = 0;
     std::string protocol_;
     std::optional<Dialogue> dialogue_;
@@ -295,6 +392,13 @@ private:
 
 }  // namespace
 
-std::unique_ptr<Service> make_udp_service(ServiceContext& ctx) { return std::make_unique<UdpService>(ctx); }
+std::unique_ptr<Service> make_udp_service(ServiceContext& ctx) {
+    if (ctx.spec.has("socket"))
+        ctx.spec.fail("socket", "a udp service listens on \"host\"/\"port\"",
+                      "for a unix datagram socket use \"kind\": \"ipc\" with \"type\": \"datagram\"");
+    return std::make_unique<UdpService>(ctx);
+}
+
+std::unique_ptr<Service> make_unix_datagram_service(ServiceContext& ctx) { return std::make_unique<UdpService>(ctx); }
 
 }  // namespace wirelab::udp_proto

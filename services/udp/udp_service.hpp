@@ -8,5 +8,8 @@
 namespace wirelab::udp_proto {
 
 std::unique_ptr<Service> make_udp_service(ServiceContext& ctx);
+/// The same protocols on a unix datagram socket (the `ipc` kind's
+/// "type": "datagram"); "socket" names it in the run directory.
+std::unique_ptr<Service> make_unix_datagram_service(ServiceContext& ctx);
 
 }  // namespace wirelab::udp_proto

@@ -1,13 +1,15 @@
 # Mistake: I opened a TCP socket to localhost: the hub is a unix socket, found at a path, not at a host and port.
-# fails: exit-ok, prints-values, reads-both, says-bye
+# fails: exit-ok, prints-values, reads-both, says-bye, logs-values
 """A wrong solution for the unix-socket lab: see the two comment lines above."""
 import os
 import socket
 
 PATH = os.environ.get("WIRELAB_HUB_PATH", "/tmp/hub.sock")
+LOG_IN = os.environ.get("WIRELAB_LOGGER_IN", "/tmp/logger.in")
+LOG_OUT = os.environ.get("WIRELAB_LOGGER_OUT", "/tmp/logger.out")
 
 
-def main():
+def read_sensors():
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.settimeout(5)
         sock.connect(("localhost", int(os.environ.get("WIRELAB_HUB_PORT", "9000"))))
@@ -25,8 +27,22 @@ def main():
         for sensor in ("temp", "humidity"):
             _, name, value = ask("READ " + sensor).split()
             values[name] = value
-        print(" ".join(f"{name}={value}" for name, value in values.items()))
         ask("BYE")
+        return " ".join(f"{name}={value}" for name, value in values.items())
+
+
+def log(text):
+    with open(LOG_IN, "w") as commands, open(LOG_OUT) as answers:
+        commands.write(f"LOG {text}\n")
+        commands.flush()  # the logger sees nothing until the buffer goes out
+        return answers.readline().rstrip("\n")
+
+
+def main():
+    readings = read_sensors()
+    answer = log(readings)
+    print(readings)
+    print(answer)
 
 
 if __name__ == "__main__":
