@@ -7,6 +7,7 @@ bounds that a configured delay implies."""
 import concurrent.futures
 import json
 import os
+import re
 import tempfile
 import textwrap
 import time
@@ -26,6 +27,30 @@ def stray_processes(run_dir):
     return live_processes(lambda argv, env: marker in env)
 
 
+def leftover_cgroups():
+    """wirelab's cgroups (wirelab-<its pid>-<case>) whose wirelab has exited."""
+    left = []
+    own = {}
+    with open("/proc/self/cgroup") as f:
+        for line in f:
+            _, controllers, path = line.rstrip("\n").split(":", 2)
+            own[controllers] = path
+    # Where wirelab makes them: under its own group (the test's, inherited).
+    roots = ["/sys/fs/cgroup/pids" + own.get("pids", "/").rstrip("/"),
+             "/sys/fs/cgroup" + own.get("", "/").rstrip("/"),
+             "/sys/fs/cgroup/unified" + own.get("", "/").rstrip("/")]
+    for root in roots:
+        try:
+            names = os.listdir(root)
+        except OSError:
+            continue
+        for n in names:
+            m = re.match(r"^wirelab-(\d+)-\d+$", n)
+            if m and not os.path.exists(f"/proc/{m.group(1)}"):
+                left.append(os.path.join(root, n))
+    return left
+
+
 class Sandboxed(unittest.TestCase):
     """Runs a program under the sandbox fixture lab in its own run dir."""
 
@@ -43,8 +68,10 @@ class Sandboxed(unittest.TestCase):
         self.assertIn(r.returncode, (0, 1), r.stderr)
         self.report = json.loads(r.stdout)
         self.journal = os.path.join(self.run_dir, "journal.db")
-        # Whatever the program started is gone once wirelab returns.
+        # Whatever the program started is gone once wirelab returns, and so
+        # are the cgroups it ran in.
         self.assertEqual(stray_processes(self.run_dir), [], "processes of the run survived it")
+        self.assertEqual(leftover_cgroups(), [], "cgroups of finished runs are left behind")
         return self.report
 
     def check(self, check_id):
