@@ -212,11 +212,8 @@ int cmd_check(const CheckArgs& a) {
         if (session.interrupted()) break;
     }
     std::vector<std::pair<std::string, std::string>> services;
-    std::map<std::string, fs::path> states;
-    for (const auto& s : session.endpoints()) {
-        services.emplace_back(s.name, s.endpoint.url());
-        states[s.name] = session.state_file(s.name);
-    }
+    std::map<std::string, fs::path> states = session.state_files();
+    for (const auto& s : session.endpoints()) services.emplace_back(s.name, s.endpoint.url());
     session.stop();
     if (!session.journal().error().empty())
         return fail_env("the journal could not be written: " + session.journal().error(),

@@ -114,10 +114,18 @@ public:
         }
         count_ = s.opt_integer("count", 0, 1000000000);
         if (!rows_ && !count_) s.fail("", "a state check needs \"rows\" or \"count\"");
+        auto cases = ctx.cases(s);
+        if (cases.size() > 1)
+            s.fail("case", "a state check looks at the state after one case",
+                   "write one check per case, or leave \"case\" out for the state at the end");
+        if (!cases.empty()) case_ = cases[0];
     }
 
     Verdict evaluate(RunData& run) const override {
-        sql::Db* db = run.state(service_);
+        sql::Db* db = run.state(case_.empty() ? service_ : service_ + "@" + case_);
+        if (!db && !case_.empty())
+            return Verdict::error("service \"" + service_ + "\" keeps no state after each case (\"case\" is for "
+                                  "sqlite and ipc file services)");
         if (!db) return Verdict::error("service \"" + service_ + "\" has no state to query");
         std::vector<std::string> cols;
         std::vector<nlohmann::json> got;
@@ -180,6 +188,7 @@ public:
 
 private:
     std::string service_, query_;
+    std::string case_;  // the state after this case ("" = at the end)
     bool ordered_ = false;
     std::optional<nlohmann::json> rows_;
     std::optional<std::int64_t> count_;

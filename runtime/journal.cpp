@@ -59,6 +59,10 @@ CREATE TABLE invocations(
   exit_code INTEGER, hang INTEGER NOT NULL DEFAULT 0,
   stdout_bytes INTEGER NOT NULL DEFAULT 0, stderr_bytes INTEGER NOT NULL DEFAULT 0,
   stdout_written INTEGER NOT NULL DEFAULT 0, stderr_written INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE commands(
+  id INTEGER PRIMARY KEY, case_id INTEGER, service TEXT NOT NULL, connection_id INTEGER,
+  seq INTEGER, t_us INTEGER NOT NULL, db INTEGER, name TEXT NOT NULL, args TEXT NOT NULL,
+  reply TEXT, error TEXT, in_multi INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE events(
   id INTEGER PRIMARY KEY, t_us INTEGER NOT NULL, case_id INTEGER, service TEXT,
   connection_id INTEGER, kind TEXT NOT NULL, detail TEXT);
@@ -71,6 +75,8 @@ const char* kHttpColumns[] = {"service", "connection_id", "seq", "started_us", "
                               "error"};
 const char* kStepColumns[] = {"client", "connection_id", "idx", "action", "ok",
                               "expected", "got", "started_us", "ended_us"};
+const char* kCommandColumns[] = {"service", "connection_id", "seq", "t_us", "db", "name",
+                                 "args", "reply", "error", "in_multi"};
 const char* kInvocationColumns[] = {"case_id", "service", "tool", "argv", "pid", "ppid",
                                     "parent_cmdline", "cwd", "started_us", "exit_code", "hang",
                                     "stdout_bytes", "stderr_bytes"};
@@ -347,6 +353,7 @@ void Journal::merge_replica(const std::filesystem::path& other, int replica) {
                   join(chunk, "") + " FROM replica.chunks ORDER BY id");
         for (auto [table, t] : {std::pair<const char*, const char*>{"http", "started_us"},
                                 {"messages", "t_us"},
+                                {"commands", "t_us"},
                                 {"events", "t_us"}}) {
             auto cols = columns(table, {"id", "case_id", "connection_id"});
             // What a replica says of its own start and stop is the Session's
@@ -371,6 +378,13 @@ void Journal::merge_replica(const std::filesystem::path& other, int replica) {
         } catch (...) {
         }
     }
+}
+
+void Journal::command(const json& f) {
+    json row = f;
+    if (!row.contains("t_us")) row["t_us"] = now();
+    auto id = insert("commands", kCommandColumns, row);
+    if (row_hook_ && id) row_hook_("commands", id, row);
 }
 
 std::int64_t Journal::invocation(const json& f) {

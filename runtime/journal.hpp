@@ -112,6 +112,11 @@ public:
     /// to now.
     void message(const nlohmann::json& fields);
 
+    /// Inserts a commands row (one command of a RESP client): service,
+    /// connection_id, seq, db, name (upper case), args (JSON array of the
+    /// arguments after the name), reply (its short form), error, in_multi.
+    void command(const nlohmann::json& fields);
+
     /// Inserts a steps row (one action of a simulated client): client,
     /// connection_id, idx, action, ok, expected, got, started_us,
     /// ended_us (defaults to now).

@@ -285,6 +285,34 @@ const std::vector<MessageRow>& JournalReader::messages() {
     return *messages_;
 }
 
+const std::vector<CommandRow>& JournalReader::commands() {
+    if (commands_) return *commands_;
+    commands_.emplace();
+    if (!has_column("commands", "name")) return *commands_;  // an older journal
+    auto s = db_->prepare(
+        "SELECT id, case_id, service, connection_id, seq, t_us, db, name, args, reply, error, in_multi "
+        "FROM commands ORDER BY id");
+    while (s.step()) {
+        CommandRow c;
+        c.id = s.integer(0);
+        c.case_id = s.is_null(1) ? 0 : s.integer(1);
+        c.service = s.text(2);
+        c.connection_id = s.is_null(3) ? 0 : s.integer(3);
+        c.seq = static_cast<int>(s.integer(4));
+        c.t_us = s.integer(5);
+        c.db = static_cast<int>(s.integer(6));
+        c.name = s.text(7);
+        auto a = nlohmann::json::parse(s.text(8), nullptr, false);
+        if (a.is_array())
+            for (const auto& x : a) c.args.push_back(x.is_string() ? x.get<std::string>() : x.dump());
+        c.reply = s.text(9);
+        c.error = s.text(10);
+        c.in_multi = s.integer(11) != 0;
+        commands_->push_back(std::move(c));
+    }
+    return *commands_;
+}
+
 const std::vector<StepRow>& JournalReader::steps() {
     if (steps_) return *steps_;
     steps_.emplace();

@@ -107,6 +107,15 @@ struct MessageRow {
     std::optional<nlohmann::json> json;  // the message parsed, when it is JSON
 };
 
+struct CommandRow {
+    std::int64_t id = 0, case_id = 0, connection_id = 0;
+    std::string service, name, reply, error;
+    std::vector<std::string> args;  // after the name
+    int seq = 0, db = 0;
+    bool in_multi = false;
+    micros t_us = 0;
+};
+
 struct StepRow {
     std::int64_t id = 0, case_id = 0, connection_id = 0;
     std::string client, action, expected, got;
@@ -134,6 +143,7 @@ public:
     const std::vector<ConnRow>& connections();
     const std::vector<MessageRow>& messages();
     const std::vector<StepRow>& steps();
+    const std::vector<CommandRow>& commands();
     const std::vector<EventRow>& events();
     const std::vector<ProcessRow>& processes();
     const std::vector<InvocationRow>& invocations();
@@ -151,6 +161,7 @@ private:
     std::optional<std::vector<ConnRow>> conns_;
     std::optional<std::vector<MessageRow>> messages_;
     std::optional<std::vector<StepRow>> steps_;
+    std::optional<std::vector<CommandRow>> commands_;
     std::optional<std::vector<EventRow>> events_;
     std::optional<std::vector<ProcessRow>> processes_;
     std::optional<std::vector<InvocationRow>> invocations_;

@@ -61,6 +61,9 @@ public:
     virtual void add_environment(std::map<std::string, std::string>& env) const { (void)env; }
     /// SQLite file with the service's state, for `state` checks ("" if none).
     virtual std::filesystem::path state_file() const { return {}; }
+    /// The state as it was after each case, by case name, where the service
+    /// keeps it (a `state` check with "case" reads it).
+    virtual std::map<std::string, std::filesystem::path> case_state_files() const { return {}; }
     /// Commits pending state writes (called every tick and before checks).
     virtual void flush() {}
     /// The fault profile for what happens from now on (before start() and

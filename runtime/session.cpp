@@ -216,6 +216,15 @@ fs::path Session::state_file(const std::string& name) const {
     return {};
 }
 
+std::map<std::string, fs::path> Session::state_files() const {
+    std::map<std::string, fs::path> out;
+    for (const auto& [e, s] : services_) {
+        out[e.name] = s->state_file();
+        for (const auto& [c, p] : s->case_state_files()) out[e.name + "@" + c] = p;
+    }
+    return out;
+}
+
 namespace {
 // "${WIRELAB_API_PORT}" in a case's arguments becomes the value.
 std::string expand_vars(const std::string& s, const std::map<std::string, std::string>& vars) {

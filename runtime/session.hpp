@@ -74,6 +74,9 @@ public:
     asio::io_context& io() { return io_; }
     /// The state file of service `name` ("" if it has none or is unknown).
     std::filesystem::path state_file(const std::string& name) const;
+    /// Every service's state file by name, and "name@case" for the state a
+    /// service kept after a case.
+    std::map<std::string, std::filesystem::path> state_files() const;
     /// Commits journal and service state so checks can read them.
     void flush();
 

@@ -2,6 +2,8 @@
 
 #include "services/http/http_service.hpp"
 #include "services/ipc/ipc_service.hpp"
+#include "services/nosql/nosql_service.hpp"
+#include "services/sqlite/sqlite_service.hpp"
 #include "services/tcp/tcp_service.hpp"
 #include "services/tool/tool_service.hpp"
 #include "services/udp/udp_service.hpp"
@@ -20,6 +22,10 @@ const ServiceKinds& service_kinds() {
          ipc::make_ipc_service},
         {"udp", "UDP server: echo, text or JSON request/response, telemetry with NAK retransmission",
          udp_proto::make_udp_service},
+        {"nosql", "a Redis-compatible server (RESP2/RESP3) for redis-py and redis-cli, every command journaled",
+         resp::make_nosql_service},
+        {"sqlite", "a SQLite database file the program opens with Python's sqlite3, seeded per case, read back after",
+         sqlite_file::make_sqlite_service},
         {"tool", "a command-line tool on the program's PATH (devctl): argv journaled, big output, failures, hangs",
          tool::make_tool_service},
     };
