@@ -42,12 +42,41 @@ std::string read_file(const fs::path& p) {
     return ss.str();
 }
 
-std::string declared_endpoint(const Lab& lab, const ServiceEntry& s) {
+/// Where a service will be and the variables that tell the program, as
+/// `show` prints them: "hub (ipc) at unix socket hub.sock in the run
+/// directory  → WIRELAB_HUB_PATH".
+std::string declared_service(const Lab& lab, const ServiceEntry& s) {
     const json& spec = lab.doc->root().at(json::json_pointer(s.pointer));
-    std::string host = spec.value("host", std::string("127.0.0.1"));
-    int port = spec.value("port", 0);
-    std::string scheme = s.kind == "http" ? "http" : s.kind;
-    return port ? scheme + "://" + host + ":" + std::to_string(port) : scheme + "://" + host + ":<any free port>";
+    std::string stem = service_env_stem(s.name);
+    auto text = [&](const char* key) { return spec.value(key, std::string()); };
+    std::string where, vars;
+    if (s.kind == "tool") {
+        where = "a command on your PATH";
+        vars = "PATH";
+    } else if (spec.contains("socket")) {
+        where = std::string("unix ") + (text("type") == "datagram" ? "datagram" : "stream") + " socket " +
+                text("socket") + " in the run directory";
+        vars = stem + "_PATH";
+    } else if (spec.contains("fifo")) {
+        where = "fifos " + text("fifo") + ".in (you write) and " + text("fifo") + ".out (you read) in the run directory";
+        vars = stem + "_IN, " + stem + "_OUT";
+    } else if (spec.contains("shm")) {
+        where = "shared-memory segment " + text("shm");
+        vars = stem + "_SHM, " + stem + "_PATH";
+    } else if (spec.contains("file")) {
+        where = "file " + text("file") + " in the run directory";
+        vars = stem + "_PATH";
+    } else {
+        std::string host = spec.value("host", std::string("127.0.0.1"));
+        int port = spec.value("port", 0);
+        std::string scheme = s.kind == "nosql" ? "redis" : s.kind;
+        where = scheme + "://" + host + ":" + (port ? std::to_string(port) : "<any free port>");
+        vars = stem + "_URL, " + stem + "_HOST, " + stem + "_PORT";
+    }
+    if (s.replicas > 0)
+        return where + ", " + std::to_string(s.replicas) + " replicas  → " + stem + "_URLS, " + stem + "_1_URL … " +
+               stem + "_" + std::to_string(s.replicas) + "_URL";
+    return where + "  → " + vars;
 }
 
 int cmd_list(const std::string& format) {
@@ -93,11 +122,8 @@ int cmd_show(const std::string& name) {
         }
     }
     if (!lab.services.empty()) std::cout << "\nservices (your program finds them in environment variables):\n";
-    for (const auto& s : lab.services) {
-        std::string stem = service_env_stem(s.name);
-        std::cout << "  " << s.name << " (" << s.kind << ") at " << declared_endpoint(lab, s) << "  → "
-                  << stem << "_URL, " << stem << "_HOST, " << stem << "_PORT\n";
-    }
+    for (const auto& s : lab.services)
+        std::cout << "  " << s.name << " (" << s.kind << "): " << declared_service(lab, s) << "\n";
     std::cout << "\nchecks:\n";
     for (const auto& c : checks)
         if (!c.info.hidden) std::cout << "  • " << c.info.title << "\n";

@@ -170,6 +170,17 @@ class IpcUp(unittest.TestCase):
             self.assertEqual(up.stop(), 0)
 
 
+class ShowSaysWhere(unittest.TestCase):
+    def test_show_names_each_object_and_its_variables(self):
+        r = run_wirelab("show", FIXTURE)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("dg (ipc): unix datagram socket dg.sock in the run directory  → WIRELAB_DG_PATH", r.stdout)
+        self.assertIn("fifos ctl.in (you write) and ctl.out (you read) in the run directory  → WIRELAB_CTL_IN, "
+                      "WIRELAB_CTL_OUT", r.stdout)
+        self.assertIn("seg (ipc): shared-memory segment seg  → WIRELAB_SEG_SHM", r.stdout)
+        self.assertIn("counter (ipc): file counter.txt in the run directory  → WIRELAB_COUNTER_PATH", r.stdout)
+
+
 class BadIpcSpecs(unittest.TestCase):
     def lint(self, service):
         with tempfile.TemporaryDirectory(prefix="wirelab-ipc-") as d:
