@@ -13,6 +13,7 @@ std::unique_ptr<Check> make_state_check(Spec& s, const CheckContext& ctx);
 std::unique_ptr<Check> make_connections_check(Spec& s, const CheckContext& ctx);
 std::unique_ptr<Check> make_stream_check(Spec& s, const CheckContext& ctx);
 std::unique_ptr<Check> make_commands_check(Spec& s, const CheckContext& ctx);
+std::unique_ptr<Check> make_sql_check(Spec& s, const CheckContext& ctx);
 std::unique_ptr<Check> make_messages_check(Spec& s, const CheckContext& ctx);
 std::unique_ptr<Check> make_client_check(Spec& s, const CheckContext& ctx);
 std::unique_ptr<Check> make_server_check(Spec& s, const CheckContext& ctx);

@@ -19,6 +19,8 @@ const std::vector<CheckKind>& check_kinds() {
          make_concurrency_check},
         {"processes", "the program's process tree: workers at once, threads, children joined, orphans",
          make_processes_check},
+        {"sql", "statements a sql (PostgreSQL) service ran: text, verb, parameters, transaction, count, or every",
+         make_sql_check},
         {"commands", "commands a nosql (RESP) service received: name, key, arguments, count, or every",
          make_commands_check},
         {"tool", "runs of a lab's command-line tool: each device once, no shell, output read, hangs killed",

@@ -59,6 +59,11 @@ CREATE TABLE invocations(
   exit_code INTEGER, hang INTEGER NOT NULL DEFAULT 0,
   stdout_bytes INTEGER NOT NULL DEFAULT 0, stderr_bytes INTEGER NOT NULL DEFAULT 0,
   stdout_written INTEGER NOT NULL DEFAULT 0, stderr_written INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE sql(
+  id INTEGER PRIMARY KEY, case_id INTEGER, service TEXT NOT NULL, connection_id INTEGER,
+  seq INTEGER, t_us INTEGER NOT NULL, duration_us INTEGER, text TEXT NOT NULL, params TEXT,
+  parameterised INTEGER NOT NULL DEFAULT 0, protocol TEXT NOT NULL, verb TEXT, tag TEXT, rows INTEGER,
+  sqlstate TEXT, error TEXT, tx_before TEXT, tx_after TEXT);
 CREATE TABLE commands(
   id INTEGER PRIMARY KEY, case_id INTEGER, service TEXT NOT NULL, connection_id INTEGER,
   seq INTEGER, t_us INTEGER NOT NULL, db INTEGER, name TEXT NOT NULL, args TEXT NOT NULL,
@@ -75,6 +80,9 @@ const char* kHttpColumns[] = {"service", "connection_id", "seq", "started_us", "
                               "error"};
 const char* kStepColumns[] = {"client", "connection_id", "idx", "action", "ok",
                               "expected", "got", "started_us", "ended_us"};
+const char* kSqlColumns[] = {"service", "connection_id", "seq", "t_us", "duration_us", "text", "params",
+                             "parameterised", "protocol", "verb", "tag", "rows", "sqlstate", "error",
+                             "tx_before", "tx_after"};
 const char* kCommandColumns[] = {"service", "connection_id", "seq", "t_us", "db", "name",
                                  "args", "reply", "error", "in_multi"};
 const char* kInvocationColumns[] = {"case_id", "service", "tool", "argv", "pid", "ppid",
@@ -354,6 +362,7 @@ void Journal::merge_replica(const std::filesystem::path& other, int replica) {
         for (auto [table, t] : {std::pair<const char*, const char*>{"http", "started_us"},
                                 {"messages", "t_us"},
                                 {"commands", "t_us"},
+                                {"sql", "t_us"},
                                 {"events", "t_us"}}) {
             auto cols = columns(table, {"id", "case_id", "connection_id"});
             // What a replica says of its own start and stop is the Session's
@@ -378,6 +387,13 @@ void Journal::merge_replica(const std::filesystem::path& other, int replica) {
         } catch (...) {
         }
     }
+}
+
+void Journal::statement(const json& f) {
+    json row = f;
+    if (!row.contains("t_us")) row["t_us"] = now();
+    auto id = insert("sql", kSqlColumns, row);
+    if (row_hook_ && id) row_hook_("sql", id, row);
 }
 
 void Journal::command(const json& f) {

@@ -112,6 +112,12 @@ public:
     /// to now.
     void message(const nlohmann::json& fields);
 
+    /// Inserts a sql row (one statement a PostgreSQL client ran): service,
+    /// connection_id, seq, duration_us, text, params (JSON array or null),
+    /// parameterised, protocol ("simple"/"extended"), verb, tag, rows,
+    /// sqlstate, error, tx_before, tx_after ('I', 'T', 'E').
+    void statement(const nlohmann::json& fields);
+
     /// Inserts a commands row (one command of a RESP client): service,
     /// connection_id, seq, db, name (upper case), args (JSON array of the
     /// arguments after the name), reply (its short form), error, in_multi.

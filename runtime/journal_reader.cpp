@@ -313,6 +313,40 @@ const std::vector<CommandRow>& JournalReader::commands() {
     return *commands_;
 }
 
+const std::vector<SqlRow>& JournalReader::statements() {
+    if (statements_) return *statements_;
+    statements_.emplace();
+    if (!has_column("sql", "text")) return *statements_;
+    auto s = db_->prepare(
+        "SELECT id, case_id, service, connection_id, seq, t_us, text, params, parameterised, protocol, verb, tag, "
+        "rows, sqlstate, error, tx_before, tx_after FROM sql ORDER BY id");
+    while (s.step()) {
+        SqlRow r;
+        r.id = s.integer(0);
+        r.case_id = s.is_null(1) ? 0 : s.integer(1);
+        r.service = s.text(2);
+        r.connection_id = s.is_null(3) ? 0 : s.integer(3);
+        r.seq = static_cast<int>(s.integer(4));
+        r.t_us = s.integer(5);
+        r.text = s.text(6);
+        if (!s.is_null(7)) {
+            auto j = nlohmann::json::parse(s.text(7), nullptr, false);
+            if (!j.is_discarded()) r.params = std::move(j);
+        }
+        r.parameterised = s.integer(8) != 0;
+        r.protocol = s.text(9);
+        r.verb = s.text(10);
+        r.tag = s.text(11);
+        r.rows = s.is_null(12) ? 0 : s.integer(12);
+        r.sqlstate = s.text(13);
+        r.error = s.text(14);
+        r.tx_before = s.text(15);
+        r.tx_after = s.text(16);
+        statements_->push_back(std::move(r));
+    }
+    return *statements_;
+}
+
 const std::vector<StepRow>& JournalReader::steps() {
     if (steps_) return *steps_;
     steps_.emplace();

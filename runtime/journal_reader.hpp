@@ -107,6 +107,16 @@ struct MessageRow {
     std::optional<nlohmann::json> json;  // the message parsed, when it is JSON
 };
 
+struct SqlRow {
+    std::int64_t id = 0, case_id = 0, connection_id = 0;
+    std::string service, text, protocol, verb, tag, sqlstate, error, tx_before, tx_after;
+    std::optional<nlohmann::json> params;  // a JSON array when sent apart from the text
+    bool parameterised = false;
+    std::int64_t rows = 0;
+    int seq = 0;
+    micros t_us = 0;
+};
+
 struct CommandRow {
     std::int64_t id = 0, case_id = 0, connection_id = 0;
     std::string service, name, reply, error;
@@ -144,6 +154,7 @@ public:
     const std::vector<MessageRow>& messages();
     const std::vector<StepRow>& steps();
     const std::vector<CommandRow>& commands();
+    const std::vector<SqlRow>& statements();
     const std::vector<EventRow>& events();
     const std::vector<ProcessRow>& processes();
     const std::vector<InvocationRow>& invocations();
@@ -162,6 +173,7 @@ private:
     std::optional<std::vector<MessageRow>> messages_;
     std::optional<std::vector<StepRow>> steps_;
     std::optional<std::vector<CommandRow>> commands_;
+    std::optional<std::vector<SqlRow>> statements_;
     std::optional<std::vector<EventRow>> events_;
     std::optional<std::vector<ProcessRow>> processes_;
     std::optional<std::vector<InvocationRow>> invocations_;

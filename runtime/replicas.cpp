@@ -395,7 +395,7 @@ void ReplicaSet::add_environment(std::map<std::string, std::string>& env) const 
 
 ReplicaAgent::ReplicaAgent(asio::io_context& io, Journal& journal) : journal_(journal), in_(io, ::dup(0)) {
     journal_.set_row_hook([this](std::string_view table, std::int64_t, const json& row) {
-        if (table == "http" || table == "commands" || (table == "messages" && row.value("dir", "") == "in"))
+        if (table == "http" || table == "commands" || table == "sql" || (table == "messages" && row.value("dir", "") == "in"))
             counted();
     });
     // Only the parent sees the learner's process tree: it attributes our

@@ -97,4 +97,16 @@ std::string Stmt::text(int c) const {
 }
 std::string Stmt::name(int c) const { return sqlite3_column_name(s_, c); }
 
+void backup(const std::filesystem::path& from, const std::filesystem::path& to) {
+    std::error_code ec;
+    std::filesystem::remove(to, ec);
+    Db src(from);
+    Db dst(to);
+    sqlite3_backup* b = sqlite3_backup_init(dst.raw(), "main", src.raw(), "main");
+    if (!b) dst.fail("backup");
+    int rc = sqlite3_backup_step(b, -1);
+    sqlite3_backup_finish(b);
+    if (rc != SQLITE_DONE) dst.fail("backup");
+}
+
 }  // namespace wirelab::sql

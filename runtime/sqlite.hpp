@@ -75,4 +75,10 @@ private:
     std::filesystem::path file_;
 };
 
+/// Copies database `from` into `to` (replaced) through SQLite's backup
+/// API, so a file another connection is writing is copied consistently; a
+/// transaction a dead program left in `from` is rolled back first. Throws
+/// std::runtime_error.
+void backup(const std::filesystem::path& from, const std::filesystem::path& to);
+
 }  // namespace wirelab::sql

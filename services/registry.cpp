@@ -4,6 +4,7 @@
 #include "services/ipc/ipc_service.hpp"
 #include "services/nosql/nosql_service.hpp"
 #include "services/sqlite/sqlite_service.hpp"
+#include "services/sql/sql_service.hpp"
 #include "services/tcp/tcp_service.hpp"
 #include "services/tool/tool_service.hpp"
 #include "services/udp/udp_service.hpp"
@@ -24,6 +25,8 @@ const ServiceKinds& service_kinds() {
          udp_proto::make_udp_service},
         {"nosql", "a Redis-compatible server (RESP2/RESP3) for redis-py and redis-cli, every command journaled",
          resp::make_nosql_service},
+        {"sql", "PostgreSQL protocol v3 over SQLite, for psql, psycopg2 and pg8000, every statement journaled",
+         pg::make_sql_service},
         {"sqlite", "a SQLite database file the program opens with Python's sqlite3, seeded per case, read back after",
          sqlite_file::make_sqlite_service},
         {"tool", "a command-line tool on the program's PATH (devctl): argv journaled, big output, failures, hangs",

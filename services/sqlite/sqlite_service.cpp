@@ -177,17 +177,8 @@ private:
     /// as SQLite reads it) into the state file.
     void snapshot() {
         ++snapshots_;
-        std::error_code ec;
-        fs::remove(state_path_, ec);
         try {
-            // Read-write: a hot journal left by a killed program is rolled
-            // back, as the next program to open the file would see it.
-            sql::Db src(path_);
-            sql::Db dst(state_path_);
-            sqlite3_backup* b = sqlite3_backup_init(dst.raw(), "main", src.raw(), "main");
-            if (!b) dst.fail("backup");
-            sqlite3_backup_step(b, -1);
-            sqlite3_backup_finish(b);
+            sql::backup(path_, state_path_);
         } catch (const std::exception& e) {
             journal_.event("sqlite-unreadable", name_,
                            {{"file", path_}, {"why", std::string("the database cannot be read: ") + e.what()}});
