@@ -39,6 +39,15 @@ public:
             Spec m = s.object("every");
             every_ = Matcher(m);
         }
+        if (const json* o = s.get("order")) {
+            if (!o->is_array() || o->size() < 2)
+                s.fail("order", "\"order\" is a list of two or more matchers that must match in that order");
+            for (std::size_t i = 0; i < o->size(); ++i) {
+                if (!(*o)[i].is_object()) s.fail("order", "each entry of \"order\" is a matcher (an object)");
+                Spec m(s.doc(), (*o)[i], s.pointer("order") + "/" + std::to_string(i), "an \"order\" matcher");
+                order_.emplace_back(m);
+            }
+        }
         range_ = CountRange::read(s);
     }
 
@@ -71,6 +80,23 @@ public:
                                                   : "expected at most " + std::to_string(*range_.max) + " " + what +
                                                         ", saw " + std::to_string(n),
                                  what, list(selected, "matching " + kind_.noun + "s"));
+        if (!order_.empty()) {
+            // Each matcher in turn, on what comes after the last one's match.
+            std::size_t at = 0;
+            const Row* last = nullptr;
+            for (std::size_t k = 0; k < order_.size(); ++k) {
+                while (at < all.size() && !order_[k].mismatch(*all[at]).empty()) ++at;
+                if (at == all.size()) {
+                    std::string msg = k == 0 ? "no " + order_[0].describe()
+                                             : "no " + order_[k].describe() + " after " + order_[k - 1].describe();
+                    std::string expect;
+                    for (std::size_t j = 0; j < order_.size(); ++j) expect += (j ? ", then " : "") + order_[j].describe();
+                    std::string obs = last ? "the last in order: " + kind_.shown(*last) + "\n" : "";
+                    return Verdict::fail(msg, expect, obs + list(all, kind_.list_title));
+                }
+                last = all[at++];
+            }
+        }
         if (every_) {
             std::vector<std::pair<const Row*, std::string>> bad;
             for (const Row* r : selected)
@@ -100,6 +126,7 @@ private:
     std::vector<std::string> cases_;
     Matcher select_;
     std::optional<Matcher> every_;
+    std::vector<Matcher> order_;
     CountRange range_;
 };
 

@@ -1,0 +1,43 @@
+# Mistake: I selected products and suppliers together without joining them: every product is paired with every supplier.
+# fails: prints-report
+"""A wrong solution for the orm-inventory lab: see the two comment lines above."""
+import os
+
+from sqlalchemy import create_engine, select
+from sqlalchemy.orm import Session, joinedload
+
+from sqlalchemy import Column, ForeignKey, Integer, String
+from sqlalchemy.orm import declarative_base, relationship
+
+Base = declarative_base()
+
+
+class Supplier(Base):
+    __tablename__ = "suppliers"
+    id = Column(Integer, primary_key=True)
+    name = Column(String(40), nullable=False)
+
+
+class Product(Base):
+    __tablename__ = "products"
+    id = Column(Integer, primary_key=True)
+    name = Column(String(40), nullable=False)
+    qty = Column(Integer, nullable=False)
+    supplier_id = Column(Integer, ForeignKey("suppliers.id"), nullable=False)
+    supplier = relationship(Supplier)
+
+
+URL = os.environ.get("WIRELAB_DB_URL", "postgresql://localhost/shop").replace("postgresql://", "postgresql+psycopg2://")
+
+
+def main():
+    engine = create_engine(URL)
+    with Session(engine) as session:
+        query = select(Product, Supplier).where(Product.qty < 5).order_by(Product.name)
+        for product, supplier in session.execute(query):
+            print(product.name, product.qty, supplier.name)
+    engine.dispose()
+
+
+if __name__ == "__main__":
+    main()
