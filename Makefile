@@ -8,7 +8,7 @@ JOBS   ?= $(shell nproc)
 # installs requests; set WIRELAB_PYTHON to use another interpreter.
 export WIRELAB_PYTHON ?= $(shell test -x /usr/bin/python3 && echo /usr/bin/python3 || echo python3)
 
-.PHONY: all setup configure build test demo unit bench clean
+.PHONY: all setup configure build test demo unit bench fuzz clean
 
 all: build
 
@@ -41,5 +41,20 @@ bench: setup
 	@cmake --build build-release -j $(JOBS)
 	@bench/fault_layer.py --wirelab build-release/app/wirelab
 
+# Fuzzing (tests/fuzz): each libFuzzer target for FUZZ_SECONDS, starting
+# from the committed corpus; a crash stops with the input in build-fuzz/.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := resp pg
+fuzz:
+	@FUZZ=1 scripts/setup
+	@cmake --preset fuzz >/dev/null
+	@cmake --build build-fuzz -j $(JOBS) $(foreach t,$(FUZZ_TARGETS),--target fuzz_$(t))
+	@for t in $(FUZZ_TARGETS); do \
+	  mkdir -p build-fuzz/corpus-$$t; \
+	  echo "== fuzz_$$t for $(FUZZ_SECONDS) s"; \
+	  build-fuzz/tests/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	    -artifact_prefix=build-fuzz/crash-$$t- build-fuzz/corpus-$$t tests/fuzz/corpus/$$t || exit 1; \
+	done
+
 clean:
-	rm -rf $(BUILD) build-release
+	rm -rf $(BUILD) build-release build-fuzz
