@@ -69,9 +69,10 @@ std::string declared_service(const Lab& lab, const ServiceEntry& s) {
     } else {
         std::string host = spec.value("host", std::string("127.0.0.1"));
         int port = spec.value("port", 0);
-        std::string scheme = s.kind == "nosql" ? "redis" : s.kind;
+        std::string scheme = s.kind == "nosql" ? "redis" : s.kind == "sql" ? "postgresql" : s.kind;
         where = scheme + "://" + host + ":" + (port ? std::to_string(port) : "<any free port>");
         vars = stem + "_URL, " + stem + "_HOST, " + stem + "_PORT";
+        if (s.kind == "sql") vars = stem + "_DSN, " + vars + ", " + stem + "_USER, " + stem + "_PASSWORD";
     }
     if (s.replicas > 0)
         return where + ", " + std::to_string(s.replicas) + " replicas  → " + stem + "_URLS, " + stem + "_1_URL … " +
