@@ -159,6 +159,14 @@ std::shared_ptr<const JsonDoc> JsonDoc::parse(std::string text, std::string disp
                        "invalid JSON at column " + std::to_string(col) + ": " + msg,
                        "fix the syntax (a missing comma or quote, or a trailing comma, is the "
                        "usual cause)");
+    } catch (const json::exception& e) {
+        // A number too big for a double (1e400) is not a parse error to
+        // nlohmann, but it is one here.
+        std::string msg = e.what();
+        auto pos = msg.find("] ");
+        if (pos != std::string::npos) msg = msg.substr(pos + 2);
+        throw LabError({doc->display_, 1, ""}, "invalid JSON: " + msg,
+                       "write numbers that fit a double (up to about 1.8e308)");
     }
     LineIndexer(text, doc->lines_).run();
     return doc;

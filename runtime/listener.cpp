@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <boost/asio/ip/address.hpp>
+#include <boost/asio/write.hpp>
 #include <type_traits>
 
 #include "runtime/errors.hpp"
@@ -72,6 +73,24 @@ void Conn::expires_after(std::chrono::steady_clock::duration d) {
 }
 
 void Conn::expires_never() { deadline_.cancel(); }
+
+awaitable<std::size_t> Conn::read_some(asio::mutable_buffer buf, std::chrono::seconds idle) {
+    error_code ec;
+    expires_after(idle);
+    std::size_t n = co_await stream_.async_read_some(buf, asio::redirect_error(use_awaitable, ec));
+    if (timed_out()) {
+        rec_->closing("idle for " + std::to_string(idle.count()) + " s");
+        co_return 0;
+    }
+    co_return ec ? 0 : n;
+}
+
+awaitable<bool> Conn::write_all(std::string_view bytes) {
+    error_code ec;
+    expires_after(std::chrono::seconds(300));
+    co_await asio::async_write(stream_, asio::buffer(bytes), asio::redirect_error(use_awaitable, ec));
+    co_return !ec;
+}
 
 awaitable<void> Conn::close_send(const std::string& why) {
     rec_->closing(why);

@@ -60,6 +60,13 @@ public:
     void expires_never();
     bool timed_out() const { return timed_out_; }
 
+    /// Reads what has arrived into `buf`; 0 when the peer closed, the read
+    /// failed, or nothing came for `idle` (the record then says so).
+    awaitable<std::size_t> read_some(asio::mutable_buffer buf, std::chrono::seconds idle);
+    /// Writes all of `bytes` (a slow reader, or a slowed write, has 300 s);
+    /// false when the connection is gone.
+    awaitable<bool> write_all(std::string_view bytes);
+
     /// Our side closes: waits the profile's slow close, then sends FIN.
     awaitable<void> close_send(const std::string& why = {});
     /// Aborts with a reset (SO_LINGER 0), recorded as a reset by us.

@@ -159,14 +159,8 @@ private:
         int seq = 0;
         char buf[16384];
         while (!stopping_) {
-            error_code ec;
-            c.expires_after(std::chrono::seconds(idle_s_));
-            std::size_t n = co_await c.stream().async_read_some(asio::buffer(buf), asio::redirect_error(use_awaitable, ec));
-            if (c.timed_out()) {
-                c.record().closing("idle for " + std::to_string(idle_s_) + " s");
-                co_return;
-            }
-            if (ec) co_return;
+            std::size_t n = co_await c.read_some(asio::buffer(buf), std::chrono::seconds(idle_s_));
+            if (n == 0) co_return;
             std::string out;
             for (const auto& cmd : parser.feed(std::string_view(buf, n))) {
                 bool queued = client.in_multi;
@@ -187,11 +181,7 @@ private:
                 out += Reply::err("ERR " + parser.error()).encode(client.protocol);
                 journal_.event("protocol-error", name_, {{"error", parser.error()}}, c.id());
             }
-            if (!out.empty()) {
-                c.expires_after(std::chrono::seconds(300));
-                co_await asio::async_write(c.stream(), asio::buffer(out), asio::redirect_error(use_awaitable, ec));
-                if (ec) co_return;
-            }
+            if (!out.empty() && !co_await c.write_all(out)) co_return;
             if (parser.fatal() || client.quit) {
                 co_await c.close_send(client.quit ? "QUIT" : "protocol error");
                 co_return;

@@ -512,14 +512,8 @@ private:
         Conversation cv;
         char buf[16384];
         while (!stopping_) {
-            error_code ec;
-            c.expires_after(std::chrono::seconds(idle_s_));
-            std::size_t n = co_await c.stream().async_read_some(asio::buffer(buf), asio::redirect_error(use_awaitable, ec));
-            if (c.timed_out()) {
-                c.record().closing("idle for " + std::to_string(idle_s_) + " s");
-                co_return;
-            }
-            if (ec) co_return;
+            std::size_t n = co_await c.read_some(asio::buffer(buf), std::chrono::seconds(idle_s_));
+            if (n == 0) co_return;
             std::string out;
             for (const auto& m : cv.reader.feed(std::string_view(buf, n))) {
                 try {
@@ -540,11 +534,7 @@ private:
                 journal_.event("protocol-error", name_, {{"error", cv.reader.error()}}, c.id());
                 cv.close = true;
             }
-            if (!out.empty()) {
-                c.expires_after(std::chrono::seconds(300));
-                co_await asio::async_write(c.stream(), asio::buffer(out), asio::redirect_error(use_awaitable, ec));
-                if (ec) co_return;
-            }
+            if (!out.empty() && !co_await c.write_all(out)) co_return;
             if (cv.close) {
                 co_await c.close_send("the session ended");
                 co_return;

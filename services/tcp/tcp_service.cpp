@@ -68,12 +68,7 @@ private:
         journal_.message(row);
     }
 
-    awaitable<bool> send(Conn& c, const std::string& bytes) {
-        error_code ec;
-        c.expires_after(std::chrono::seconds(300));  // writes may be slowed on purpose
-        co_await asio::async_write(c.stream(), asio::buffer(bytes), asio::redirect_error(use_awaitable, ec));
-        co_return !ec;
-    }
+    awaitable<bool> send(Conn& c, const std::string& bytes) { co_return co_await c.write_all(bytes); }
 
     awaitable<void> serve(Conn& c) {
         int seq_in = 0, seq_out = 0;
