@@ -170,6 +170,22 @@ void fn_text(sqlite3_context* ctx, int, sqlite3_value**) {
 }
 void fn_one(sqlite3_context* ctx, int, sqlite3_value**) { sqlite3_result_int(ctx, 1); }
 
+/// The name PostgreSQL gives a result column: an expression without an
+/// alias is named after its function ("count"), or "?column?".
+std::string pg_name(sqlite3_stmt* s, int i) {
+    std::string name = sqlite3_column_name(s, i);
+    if (sqlite3_column_decltype(s, i)) return name;
+    static const std::regex call(R"(^\s*(?:\w+\.)?(\w+)\s*\()"), ident(R"(^\w+$)");
+    std::smatch m;
+    if (std::regex_search(name, m, call) && name.back() == ')') {
+        std::string f = m[1];
+        for (auto& c : f) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        return f;
+    }
+    if (std::regex_match(name, ident) && !std::isdigit(static_cast<unsigned char>(name[0]))) return name;
+    return "?column?";
+}
+
 Column column(const std::string& name, std::int32_t oid) {
     Column c;
     c.name = name;
@@ -557,7 +573,7 @@ Result Session::exec(const std::string& sql, const std::vector<std::optional<std
     std::vector<std::int32_t> oids(static_cast<std::size_t>(ncol));
     for (int i = 0; i < ncol; ++i) {
         oids[static_cast<std::size_t>(i)] = oid_of_decltype(sqlite3_column_decltype(s, i));
-        r.columns.push_back(column(sqlite3_column_name(s, i), oids[static_cast<std::size_t>(i)]));
+        r.columns.push_back(column(pg_name(s, i), oids[static_cast<std::size_t>(i)]));
     }
     int rc;
     bool first = true;
@@ -646,7 +662,7 @@ Result Session::describe(const std::string& stmt, std::size_t* nparams) {
         std::int32_t oid = oids[static_cast<std::size_t>(i)];
         std::string name = sqlite3_column_name(s, i);
         if (!oid && upper(name).rfind("COUNT(", 0) == 0) oid = 20;
-        r.columns.push_back(column(name, oid ? oid : 25));
+        r.columns.push_back(column(pg_name(s, i), oid ? oid : 25));
     }
     sqlite3_finalize(s);
     return r;

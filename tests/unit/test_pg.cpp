@@ -96,6 +96,9 @@ TEST_CASE("a session's results, tags and transaction states", "[unit][pg]") {
     CHECK(sel.columns[2].type_oid == 16);
     CHECK(*sel.rows[0][2] == "t");
     CHECK(sel.columns[3].type_oid == 20);
+    CHECK(sel.columns[3].name == "count");  // as PostgreSQL names it
+    CHECK(s.run("SELECT 1 + 1").columns[0].name == "?column?");
+    CHECK(s.run("SELECT 1 AS two").columns[0].name == "two");
     CHECK(s.status() == 'I');
     CHECK(s.run("BEGIN").tag == "BEGIN");
     CHECK(s.status() == 'T');
