@@ -1,5 +1,6 @@
 #include "services/nosql/resp.hpp"
 
+#include <cctype>
 #include <cmath>
 #include <cstdio>
 
@@ -42,10 +43,11 @@ std::optional<std::vector<std::string>> split_inline(std::string_view line) {
                     if (e == 'n') arg += '\n';
                     else if (e == 't') arg += '\t';
                     else if (e == 'r') arg += '\r';
-                    else if (e == 'x' && i + 1 < line.size()) {
+                    else if (e == 'x' && i + 1 < line.size() && std::isxdigit(static_cast<unsigned char>(line[i])) &&
+                             std::isxdigit(static_cast<unsigned char>(line[i + 1]))) {
                         arg += static_cast<char>(std::stoi(std::string(line.substr(i, 2)), nullptr, 16));
                         i += 2;
-                    } else arg += e;
+                    } else arg += e;  // as Redis does: \x without two hex digits is x
                 } else if (c == '\\' && i < line.size() && q == '\'' && line[i] == '\'') {
                     arg += '\'';
                     ++i;

@@ -33,6 +33,10 @@ TEST_CASE("inline commands as telnet and redis-cli send them", "[unit][resp]") {
     REQUIRE(got.size() == 2);
     CHECK(got[0].args == std::vector<std::string>{"SET", "greeting", "hello world\n"});
     CHECK(got[1].args == std::vector<std::string>{"GET", "it's"});
+    Parser hex;
+    auto h = hex.feed("SET k \"\\x41\\xZZ\\x4\"\r\n");
+    REQUIRE(h.size() == 1);
+    CHECK(h[0].args[2] == "AxZZx4");  // \x needs two hex digits, as in Redis
     Parser bad;
     bad.feed("SET \"unterminated\r\n");
     CHECK(bad.fatal());
