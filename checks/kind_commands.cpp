@@ -7,6 +7,7 @@
 #include "checks/kinds.hpp"
 #include "checks/match.hpp"
 #include "checks/record_check.hpp"
+#include "checks/request_matcher.hpp"
 
 namespace wirelab::checks {
 
@@ -18,11 +19,6 @@ std::string shown(const CommandRow& c) {
     if (s.size() > 140) s = s.substr(0, 140) + "…";
     s += "  → " + (c.error.empty() ? c.reply : "(error) " + c.error);
     return s + "  (connection " + std::to_string(c.connection_id) + ", command " + std::to_string(c.seq) + ")";
-}
-
-std::string upper(std::string s) {
-    for (auto& ch : s) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
-    return s;
 }
 
 /// Selects commands: "name" (one or several), "key" (a regex on the first

@@ -8,6 +8,7 @@
 #include "checks/kinds.hpp"
 #include "checks/match.hpp"
 #include "checks/record_check.hpp"
+#include "checks/request_matcher.hpp"
 
 namespace wirelab::checks {
 
@@ -18,11 +19,6 @@ std::string shown(const SqlRow& r) {
     if (r.params && !r.params->empty()) s += "  with " + one_line(*r.params, 60);
     s += "  → " + (r.sqlstate.empty() ? r.tag : "ERROR " + r.sqlstate + ": " + r.error);
     return s + "  (connection " + std::to_string(r.connection_id) + ", statement " + std::to_string(r.seq) + ")";
-}
-
-std::string upper(std::string s) {
-    for (auto& ch : s) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
-    return s;
 }
 
 /// Selects statements: "verb" (SELECT, INSERT, … one or several), "regex"

@@ -16,6 +16,7 @@
 #include "runtime/journal.hpp"
 #include "runtime/lab.hpp"
 #include "runtime/listener.hpp"
+#include "runtime/seeding.hpp"
 #include "runtime/sqlite.hpp"
 #include "services/tcp/protocol.hpp"
 #include "services/tcp/tcp_service.hpp"
@@ -218,10 +219,7 @@ public:
         size_ = static_cast<std::size_t>(s.integer("size", def, 0, 64 << 20));
         if (size_ && size_ < content_.size())
             s.fail("size", "the content (" + std::to_string(content_.size()) + " bytes) is longer than \"size\"");
-        std::string reset = s.string("reset", "each_case");
-        if (reset != "each_case" && reset != "never")
-            s.fail("reset", "\"reset\" is \"each_case\" (seeded again before every case) or \"never\"");
-        reset_each_case_ = reset == "each_case";
+        reset_each_case_ = read_reset_each_case(s);
         s.finish();
         state_path_ = ctx.state_dir / (name_ + ".db");
     }

@@ -7,6 +7,7 @@
 #include "runtime/journal.hpp"
 #include "runtime/lab.hpp"
 #include "runtime/listener.hpp"
+#include "runtime/seeding.hpp"
 #include "runtime/sqlite.hpp"
 #include "services/nosql/engine.hpp"
 
@@ -53,10 +54,7 @@ public:
                     s.fail("ttl", "the ttl of \"" + it.key() + "\" is a number of seconds above 0");
             ttl_ = *t;
         }
-        std::string reset = s.string("reset", "each_case");
-        if (reset != "each_case" && reset != "never")
-            s.fail("reset", "\"reset\" is \"each_case\" (the data seeded again before every case) or \"never\"");
-        reset_each_case_ = reset == "each_case";
+        reset_each_case_ = read_reset_each_case(s);
         s.finish();
         state_path_ = ctx.state_dir / (name_ + ".db");
         listener_ = std::make_unique<StreamListener>(ctx, "nosql", listen, [this](Conn& c) { return serve(c); });

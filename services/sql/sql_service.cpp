@@ -13,6 +13,7 @@
 #include "runtime/journal.hpp"
 #include "runtime/lab.hpp"
 #include "runtime/listener.hpp"
+#include "runtime/seeding.hpp"
 #include "runtime/sqlite.hpp"
 #include "services/sql/pg_sql.hpp"
 #include "services/sql/pg_wire.hpp"
@@ -139,22 +140,8 @@ public:
         }
         if (auth_ != "trust" && users_.empty())
             s.fail("users", "password authentication needs \"users\"", "e.g. \"users\": {\"learner\": \"secret\"}");
-        if (const json* sc = s.get("schema")) {
-            if (sc->is_string()) schema_ = sc->get<std::string>();
-            else if (sc->is_array())
-                for (const auto& x : *sc) schema_ += (x.is_string() ? x.get<std::string>() : x.dump()) + ";\n";
-            else s.fail("schema", "\"schema\" is SQL: a string, or an array of statements");
-        } else if (auto f = s.opt_string("schema_file")) {
-            std::ifstream in(ctx.lab_dir / *f, std::ios::binary);
-            if (!in) s.fail("schema_file", "file \"" + *f + "\" not found in " + ctx.lab_dir.string());
-            std::stringstream ss;
-            ss << in.rdbuf();
-            schema_ = ss.str();
-        }
-        std::string reset = s.string("reset", "each_case");
-        if (reset != "each_case" && reset != "never")
-            s.fail("reset", "\"reset\" is \"each_case\" (the database made again before every case) or \"never\"");
-        reset_each_case_ = reset == "each_case";
+        schema_ = read_schema(s, ctx.lab_dir);
+        reset_each_case_ = read_reset_each_case(s);
         idle_s_ = s.integer("idle_timeout", 300, 1, 3600);
         try {
             Session scratch(":memory:");
@@ -181,7 +168,7 @@ public:
     Endpoint endpoint() const override { return listener_->endpoint("postgresql"); }
     void set_faults(const FaultProfile& p, std::uint64_t seed) override { listener_->set_faults(p, seed); }
     std::filesystem::path state_file() const override { return db_path_; }
-    std::map<std::string, std::filesystem::path> case_state_files() const override { return after_case_; }
+    std::map<std::string, std::filesystem::path> case_state_files() const override { return after_case_.files(); }
 
     void add_environment(std::map<std::string, std::string>& env) const override {
         // A libpq connection string and URL the drivers take as they are.
@@ -203,12 +190,8 @@ public:
     }
 
     void end_case(const CaseSpec& c) override {
-        std::string safe;
-        for (char ch : c.name) safe += std::isalnum(static_cast<unsigned char>(ch)) || ch == '-' ? ch : '_';
-        fs::path copy = fs::path(db_path_).parent_path() / (name_ + "@" + safe + ".db");
         try {
-            sql::backup(db_path_, copy);
-            after_case_[c.name] = copy;
+            after_case_.keep(db_path_, name_, c.name);
         } catch (const std::exception& e) {
             journal_.event("internal-error", name_, {{"what", std::string("copying the database: ") + e.what()}});
         }
@@ -550,7 +533,7 @@ private:
     long long idle_s_ = 300;
     int cases_ = 0;
     std::mt19937 rng_{std::random_device{}()};
-    std::map<std::string, std::filesystem::path> after_case_;
+    CaseStates after_case_;
     std::unique_ptr<StreamListener> listener_;
 };
 

@@ -3,7 +3,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <cctype>
 #include <fstream>
 #include <sstream>
 
@@ -11,6 +10,7 @@
 #include "runtime/journal.hpp"
 #include "runtime/lab.hpp"
 #include "runtime/listener.hpp"
+#include "runtime/seeding.hpp"
 #include "runtime/sqlite.hpp"
 
 namespace wirelab::sqlite_file {
@@ -40,25 +40,7 @@ public:
         : name_(ctx.name), journal_(ctx.journal), watch_(ctx.io) {
         Spec& s = ctx.spec;
         path_ = run_dir_file(s, "file", s.string("file"), ctx, "todo.db");
-        if (s.has("schema") && s.has("schema_file"))
-            s.fail("schema_file", "give the SQL in \"schema\" or in \"schema_file\", not both");
-        if (const json* sc = s.get("schema")) {
-            if (sc->is_string()) {
-                schema_ = sc->get<std::string>();
-            } else if (sc->is_array() && std::all_of(sc->begin(), sc->end(), [](const json& x) { return x.is_string(); })) {
-                for (const auto& x : *sc) schema_ += x.get<std::string>() + ";\n";
-            } else {
-                s.fail("schema", "\"schema\" is SQL: a string, or an array of statements");
-            }
-        } else if (auto f = s.opt_string("schema_file")) {
-            std::ifstream in(ctx.lab_dir / *f, std::ios::binary);
-            if (!in)
-                s.fail("schema_file", "file \"" + *f + "\" not found in " + ctx.lab_dir.string(),
-                       "the path is relative to the lab folder");
-            std::stringstream ss;
-            ss << in.rdbuf();
-            schema_ = ss.str();
-        }
+        schema_ = read_schema(s, ctx.lab_dir);
         if (const json* cs = s.get("case_sql")) {
             if (!cs->is_object()) s.fail("case_sql", "\"case_sql\" maps a case name to SQL run after the schema");
             for (auto it = cs->begin(); it != cs->end(); ++it) {
@@ -70,10 +52,7 @@ public:
                 case_sql_[it.key()] = sql;
             }
         }
-        std::string reset = s.string("reset", "each_case");
-        if (reset != "each_case" && reset != "never")
-            s.fail("reset", "\"reset\" is \"each_case\" (made again before every case) or \"never\"");
-        reset_each_case_ = reset == "each_case";
+        reset_each_case_ = read_reset_each_case(s);
         // The schema runs now, on a scratch database, so a typo in it is the
         // lab's error with a place, not a failed run.
         try {
@@ -107,7 +86,7 @@ public:
 
     Endpoint endpoint() const override { return {"sqlite", "", 0, path_}; }
     std::filesystem::path state_file() const override { return state_path_; }
-    std::map<std::string, std::filesystem::path> case_state_files() const override { return after_case_; }
+    std::map<std::string, std::filesystem::path> case_state_files() const override { return after_case_.files(); }
 
     void begin_case(const CaseSpec& c) override {
         if (reset_each_case_ && cases_++ > 0) seed();
@@ -141,12 +120,11 @@ public:
         }
         snapshot();
         // The state after this case, kept beside the final one.
-        std::string safe;
-        for (char ch : c.name) safe += std::isalnum(static_cast<unsigned char>(ch)) || ch == '-' ? ch : '_';
-        fs::path copy = state_path_.parent_path() / (name_ + "@" + safe + ".db");
-        std::error_code ec;
-        fs::copy_file(state_path_, copy, fs::copy_options::overwrite_existing, ec);
-        if (!ec) after_case_[c.name] = copy;
+        try {
+            after_case_.keep(state_path_, name_, c.name);
+        } catch (const std::exception&) {
+            // the snapshot above already said why it could not be read
+        }
     }
 
 private:
@@ -195,7 +173,7 @@ private:
     micros write_seen_us_ = -1;
     asio::steady_timer watch_;
     std::filesystem::path state_path_;
-    std::map<std::string, std::filesystem::path> after_case_;
+    CaseStates after_case_;
 };
 
 }  // namespace

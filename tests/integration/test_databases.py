@@ -15,7 +15,7 @@ import unittest
 
 import redis
 
-from wltest import SOURCE, ServedLab, main, query, run_wirelab
+from wltest import CheckedProgram, SOURCE, ServedLab, main, query, run_wirelab
 
 FIXTURE = os.path.join(SOURCE, "tests", "integration", "db_fixtures")
 
@@ -106,21 +106,9 @@ PROGRAM = """
 """
 
 
-class SqliteFile(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.tmp = tempfile.TemporaryDirectory(prefix="wirelab-db-")
-        script = os.path.join(cls.tmp.name, "prog.py")
-        with open(script, "w") as f:
-            f.write(textwrap.dedent(PROGRAM))
-        cls.run_dir = os.path.join(cls.tmp.name, "run")
-        cls.r = run_wirelab("check", FIXTURE, script, "--ephemeral", "--run-dir", cls.run_dir, "--format", "json")
-        cls.report = json.loads(cls.r.stdout)
-        cls.journal = os.path.join(cls.run_dir, "journal.db")
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.tmp.cleanup()
+class SqliteFile(CheckedProgram):
+    LAB = FIXTURE
+    PROGRAM = PROGRAM
 
     def test_the_state_after_each_case(self):
         got = {c["id"]: (c["status"], c.get("message")) for c in self.report["checks"]}

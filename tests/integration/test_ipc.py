@@ -11,7 +11,7 @@ import textwrap
 import time
 import unittest
 
-from wltest import SOURCE, Up, main, query, run_wirelab
+from wltest import CheckedProgram, SOURCE, Up, main, query, run_wirelab
 
 FIXTURE = os.path.join(SOURCE, "tests", "integration", "ipc_fixtures")
 
@@ -67,22 +67,9 @@ PROGRAM = """
 """
 
 
-class Ipc(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.tmp = tempfile.TemporaryDirectory(prefix="wirelab-ipc-")
-        script = os.path.join(cls.tmp.name, "prog.py")
-        with open(script, "w") as f:
-            f.write(textwrap.dedent(PROGRAM))
-        cls.run_dir = os.path.join(cls.tmp.name, "run")
-        cls.r = run_wirelab("check", FIXTURE, script, "--ephemeral", "--run-dir", cls.run_dir, "--format", "json")
-        cls.report = json.loads(cls.r.stdout)
-        cls.journal = os.path.join(cls.run_dir, "journal.db")
-        cls.out = {n: json.loads(o) for n, o in query(cls.journal, "SELECT name, stdout FROM cases")}
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.tmp.cleanup()
+class Ipc(CheckedProgram):
+    LAB = FIXTURE
+    PROGRAM = PROGRAM
 
     def test_every_check_passes(self):
         failed = [(c["id"], c.get("message"), c.get("evidence")) for c in self.report["checks"]

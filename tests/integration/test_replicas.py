@@ -12,7 +12,7 @@ import textwrap
 import time
 import unittest
 
-from wltest import BIN, SOURCE, Up, live_processes, main, query, run_wirelab
+from wltest import CheckedProgram, BIN, SOURCE, Up, live_processes, main, query, run_wirelab
 
 FIXTURE = os.path.join(SOURCE, "tests", "integration", "replica_fixtures")
 
@@ -58,28 +58,12 @@ CLIENT = """
 """
 
 
-class Replicas(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.tmp = tempfile.TemporaryDirectory(prefix="wirelab-replicas-")
-        script = os.path.join(cls.tmp.name, "client.py")
-        with open(script, "w") as f:
-            f.write(textwrap.dedent(CLIENT))
-        cls.run_dir = os.path.join(cls.tmp.name, "run")
-        r = run_wirelab("check", FIXTURE, script, "--ephemeral", "--run-dir", cls.run_dir, "--format", "json")
-        cls.result = r
-        cls.report = json.loads(r.stdout)
-        cls.journal = os.path.join(cls.run_dir, "journal.db")
-        cls.out = {}
-        for (name, stdout) in query(cls.journal, "SELECT name, stdout FROM cases"):
-            cls.out[name] = json.loads(stdout)
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.tmp.cleanup()
+class Replicas(CheckedProgram):
+    LAB = FIXTURE
+    PROGRAM = CLIENT
 
     def test_the_run_passes_and_leaves_no_replica_behind(self):
-        self.assertEqual(self.result.returncode, 0, self.result.stdout + self.result.stderr)
+        self.assertEqual(self.r.returncode, 0, self.r.stdout + self.r.stderr)
         self.assertEqual(replica_pids(self.run_dir), [])
 
     def test_each_replica_has_its_own_address_in_the_environment(self):

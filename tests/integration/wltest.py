@@ -11,6 +11,7 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
+import textwrap
 import time
 import unittest
 
@@ -105,6 +106,38 @@ class ServedLab(unittest.TestCase):
     def journal_rows(self, sql, *params):
         time.sleep(0.1)  # the journal commits every 20 ms
         return query(self.up.journal, sql, *params)
+
+
+class CheckedProgram(unittest.TestCase):
+    """A test class whose tests share one `wirelab check LAB prog.py` of
+    PROGRAM (set LAB and PROGRAM on the subclass): `self.r` is the finished
+    process, `self.report` its JSON report, `self.journal` and
+    `self.run_dir` the run's, `self.out` each case's stdout parsed as JSON
+    (where it is JSON)."""
+
+    LAB = None
+    PROGRAM = None
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.TemporaryDirectory(prefix="wirelab-test-")
+        script = os.path.join(cls.tmp.name, "prog.py")
+        with open(script, "w") as f:
+            f.write(textwrap.dedent(cls.PROGRAM))
+        cls.run_dir = os.path.join(cls.tmp.name, "run")
+        cls.r = run_wirelab("check", cls.LAB, script, "--ephemeral", "--run-dir", cls.run_dir, "--format", "json")
+        cls.report = json.loads(cls.r.stdout)
+        cls.journal = os.path.join(cls.run_dir, "journal.db")
+        cls.out = {}
+        for name, stdout in query(cls.journal, "SELECT name, stdout FROM cases"):
+            try:
+                cls.out[name] = json.loads(stdout)
+            except (TypeError, ValueError):
+                cls.out[name] = stdout
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.tmp.cleanup()
 
 
 def query(db_path, sql, *params):
