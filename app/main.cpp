@@ -9,8 +9,14 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include <atomic>
+#include <thread>
+
+#include "app/authoring.hpp"
 #include "checks/check.hpp"
+#include "checks/journal_view.hpp"
 #include "checks/report.hpp"
+#include "checks/run_report.hpp"
 #include "runtime/errors.hpp"
 #include "runtime/lab.hpp"
 #include "runtime/session.hpp"
@@ -35,12 +41,69 @@ bool color_for(int fd) {
     return ::isatty(fd) && !(nc && *nc);
 }
 
-std::string read_file(const fs::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
+/// Who the run is for: --seed, or a seed derived from --learner and the
+/// lab id, or the lab's own default.
+struct Variant {
+    std::optional<std::uint64_t> seed;
+    std::string learner;
+    std::optional<std::uint64_t> for_lab(const fs::path& dir) const {
+        if (seed || learner.empty()) return seed;
+        // the id is needed before the lab (and its params) can be drawn
+        auto doc = JsonDoc::load(dir / "lab.json", (dir / "lab.json").lexically_normal().string());
+        return learner_seed(learner, doc->root().value("id", dir.filename().string()));
+    }
+};
+
+Lab load_lab(const std::string& name, const Variant& v = {}) {
+    fs::path dir = find_lab(name);
+    return Lab::load(dir, service_kind_names(), clients::driver_kind_names(), v.for_lab(dir));
 }
+
+int write_out(const std::string& out, const std::string& text) {
+    if (out.empty() || out == "-") {
+        std::cout << text << std::flush;
+        return 0;
+    }
+    std::ofstream f(out, std::ios::binary);
+    if (!(f << text)) return fail_env("cannot write " + out, "choose another --out path");
+    return 0;
+}
+
+/// "running case main… 3 s" on a terminal while a case takes long.
+class Progress {
+public:
+    explicit Progress(bool on) : on_(on) {}
+    ~Progress() { end(); }
+    void begin(const std::string& name) {
+        if (!on_) return;
+        end();
+        stop_ = false;
+        worker_ = std::thread([this, name] {
+            auto start = std::chrono::steady_clock::now();
+            bool shown = false;
+            while (!stop_) {
+                std::this_thread::sleep_for(std::chrono::milliseconds(100));
+                double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+                if (s < 1.0) continue;
+                char line[160];
+                std::snprintf(line, sizeof line, "\r\033[2K  running case %s… %.0f s", name.c_str(), s);
+                std::cerr << line << std::flush;
+                shown = true;
+            }
+            if (shown) std::cerr << "\r\033[2K" << std::flush;
+        });
+    }
+    void end() {
+        if (!worker_.joinable()) return;
+        stop_ = true;
+        worker_.join();
+    }
+
+private:
+    bool on_;
+    std::atomic<bool> stop_{false};
+    std::thread worker_;
+};
 
 /// Where a service will be and the variables that tell the program, as
 /// `show` prints them: "hub (ipc) at unix socket hub.sock in the run
@@ -107,8 +170,8 @@ int cmd_list(const std::string& format) {
     return 0;
 }
 
-int cmd_show(const std::string& name) {
-    Lab lab = Lab::load(find_lab(name), service_kind_names(), clients::driver_kind_names());
+int cmd_show(const std::string& name, const Variant& variant) {
+    Lab lab = load_lab(name, variant);
     auto checks = checks::compile_checks(lab);
     std::cout << lab.id << " — " << lab.title << "\n";
     if (!lab.summary.empty()) std::cout << lab.summary << "\n";
@@ -128,7 +191,13 @@ int cmd_show(const std::string& name) {
     std::cout << "\nchecks:\n";
     for (const auto& c : checks)
         if (!c.info.hidden) std::cout << "  • " << c.info.title << "\n";
-    std::string readme = read_file(lab.readme());
+    if (!lab.params.empty()) {
+        std::cout << "\nyour values (seed " << lab.seed << (variant.learner.empty() ? "" : ", learner " + variant.learner)
+                  << "):\n";
+        for (const auto& [k, v] : lab.params.values())
+            std::cout << "  " << k << " = " << (v.is_string() ? v.get<std::string>() : v.dump()) << "\n";
+    }
+    std::string readme = lab.readme_text();
     if (!readme.empty()) std::cout << "\n" << readme << (readme.back() == '\n' ? "" : "\n");
     return 0;
 }
@@ -140,10 +209,10 @@ struct ReplicaArgs {
 };
 
 int cmd_up(const std::string& name, bool ephemeral, const std::string& run_dir, const std::string& format,
-           std::optional<std::uint64_t> seed, const ReplicaArgs& replica) {
-    Lab lab = Lab::load(find_lab(name), service_kind_names(), clients::driver_kind_names());
+           const Variant& variant, const ReplicaArgs& replica) {
+    Lab lab = load_lab(name, variant);
     SessionOptions opt;
-    opt.seed = seed;
+    opt.learner = variant.learner;
     opt.replica_of = replica.service;
     opt.port = replica.port;
     if (replica.clock_origin_ns)
@@ -200,11 +269,11 @@ struct CheckArgs {
     std::string format = "text";
     std::string out;
     std::string python;
-    std::optional<std::uint64_t> seed;
+    Variant variant;
 };
 
 int cmd_check(const CheckArgs& a) {
-    Lab lab = Lab::load(find_lab(a.lab), service_kind_names(), clients::driver_kind_names());
+    Lab lab = load_lab(a.lab, a.variant);
     auto compiled = checks::compile_checks(lab);
 
     std::vector<std::string> argv = a.program;
@@ -228,48 +297,71 @@ int cmd_check(const CheckArgs& a) {
     SessionOptions opt;
     opt.ephemeral = a.ephemeral;
     opt.run_dir = a.run_dir;
-    opt.seed = a.seed;
+    opt.learner = a.variant.learner;
     Session session(lab, service_kinds(), opt, clients::driver_kinds());
     session.start();
+    Progress progress(a.format == "text" && a.out.empty() && ::isatty(2) && ::isatty(1));
     for (auto c : lab.cases) {
         if (a.timeout > 0) c.timeout_s = a.timeout;
         std::vector<std::string> full = argv;
         full.insert(full.end(), c.args.begin(), c.args.end());
+        progress.begin(c.name);
         session.run_case(c, full);
+        progress.end();
         if (session.interrupted()) break;
     }
-    std::vector<std::pair<std::string, std::string>> services;
-    std::map<std::string, fs::path> states = session.state_files();
-    for (const auto& s : session.endpoints()) services.emplace_back(s.name, s.endpoint.url());
     session.stop();
     if (!session.journal().error().empty())
         return fail_env("the journal could not be written: " + session.journal().error(),
                         "check free disk space in " + session.run_dir().string());
 
-    checks::RunData run(session.run_dir() / "journal.db", states);
-    checks::ReportInput in;
-    in.lab_id = lab.id;
-    in.lab_title = lab.title;
-    in.run_dir = session.run_dir().string();
-    in.services = services;
-    in.cases = run.journal().cases();
-    in.results = checks::evaluate(compiled, run);
+    auto run = checks::RecordedRun::open(session.run_dir());
+    checks::ReportInput in = checks::grade(lab, compiled, run);
     in.interrupted = session.interrupted();
-    std::string text = a.format == "json" ? checks::render_json(in).dump(2) + "\n"
-                                          : checks::render_text(in, a.out.empty() && color_for(1));
-    if (!a.out.empty()) {
-        std::ofstream f(a.out, std::ios::binary);
-        if (!f) return fail_env("cannot write " + a.out, "choose another --out path");
-        f << text;
-    } else {
-        std::cout << text << std::flush;
-    }
+    std::string text = checks::render(a.format, in, *run.data, a.out.empty() && color_for(1));
+    if (int rc = write_out(a.out, text)) return rc;
     if (session.interrupted()) return 130;
     return checks::totals(in.results).exit_code();
 }
 
+/// `wirelab report RUN`: the checks of a recorded run evaluated again (with
+/// the lab as it is now), nothing run.
+int cmd_report(const std::string& run_arg, const std::string& lab_arg, const std::string& format,
+               const std::string& out) {
+    auto run = checks::RecordedRun::open(run_arg);
+    std::string lab_dir = lab_arg.empty() ? run.lab_dir : find_lab(lab_arg).string();
+    if (lab_dir.empty() || !fs::exists(fs::path(lab_dir) / "lab.json"))
+        return fail_env("the lab of this run (" + (run.lab_id.empty() ? std::string("unknown") : run.lab_id) +
+                            ") is not at " + (lab_dir.empty() ? std::string("a recorded place") : lab_dir),
+                        "give it with --lab LAB");
+    Lab lab = Lab::load(lab_dir, service_kind_names(), clients::driver_kind_names(), run.seed);
+    auto compiled = checks::compile_checks(lab);
+    checks::ReportInput in = checks::grade(lab, compiled, run);
+    if (int rc = write_out(out, checks::render(format, in, *run.data, out.empty() && color_for(1)))) return rc;
+    return checks::totals(in.results).exit_code();
+}
+
+int cmd_journal(const std::string& run_arg, const std::string& har, const std::string& only_case, std::size_t body_max) {
+    auto run = checks::RecordedRun::open(run_arg);
+    auto& j = run.data->journal();
+    if (!har.empty()) {
+        auto doc = checks::render_har(j, only_case);
+        if (int rc = write_out(har, doc.dump(2) + "\n")) return rc;
+        if (har != "-")
+            std::cerr << "wrote " << doc["log"]["entries"].size() << " HTTP exchange(s) to " << har
+                      << " (HAR 1.2: open it in a browser's devtools, Network tab → Import)\n";
+        return 0;
+    }
+    checks::JournalViewOptions opt;
+    opt.only_case = only_case;
+    opt.body_max = body_max;
+    opt.color = color_for(1);
+    std::cout << checks::render_journal_text(j, opt) << std::flush;
+    return 0;
+}
+
 int cmd_lint(const std::string& name) {
-    Lab lab = Lab::load(find_lab(name), service_kind_names(), clients::driver_kind_names());
+    Lab lab = load_lab(name);
     auto compiled = checks::compile_checks(lab);
     fs::path tmp = fs::temp_directory_path() / ("wirelab-lint-" + std::to_string(::getpid()));
     {
@@ -304,8 +396,16 @@ int main(int argc, char** argv) {
     list->add_option("--format", format, "text or json")->check(CLI::IsMember({"text", "json"}));
 
     std::string lab_name;
+    Variant variant;
+    auto add_variant = [&](CLI::App* cmd, Variant& v, const std::string& seed_help) {
+        cmd->add_option("--seed", v.seed, seed_help);
+        cmd->add_option("--learner", v.learner,
+                        "your name: the lab's values (params) and random choices are drawn for you")
+            ->excludes(cmd->get_option("--seed"));
+    };
     auto* show = app.add_subcommand("show", "Show a lab's task, services and checks");
     show->add_option("lab", lab_name, "lab id or path to a lab folder")->required();
+    add_variant(show, variant, "seed of the lab's values (params)");
 
     bool ephemeral = false;
     std::string run_dir;
@@ -315,8 +415,7 @@ int main(int argc, char** argv) {
     up->add_option("--run-dir", run_dir, "where to write the journal (default .wirelab/runs/<lab>-<time>)");
     up->add_option("--format", format, "text, or json: one line of JSON with the endpoints first")
         ->check(CLI::IsMember({"text", "json"}));
-    std::optional<std::uint64_t> up_seed;
-    up->add_option("--seed", up_seed, "seed of the services' random choices (faults); default: from the lab id");
+    add_variant(up, variant, "seed of the lab's values and random choices (faults); default: from the lab id");
     // How a Session starts the replicas of a replicated service (not for people).
     ReplicaArgs replica;
     up->add_option("--replica", replica.service)->group("");
@@ -331,9 +430,10 @@ int main(int argc, char** argv) {
     check->add_option("--timeout", ca.timeout, "seconds before the program is stopped (default: the lab's)")
         ->check(CLI::PositiveNumber);
     check->add_option("--run-dir", ca.run_dir, "where to write the journal (default .wirelab/runs/<lab>-<time>)");
-    check->add_option("--format", ca.format, "text or json")->check(CLI::IsMember({"text", "json"}));
+    check->add_option("--format", ca.format, "text, json, junit, gradescope, prairielearn or html")
+        ->check(CLI::IsMember(checks::report_formats()));
     check->add_option("--out", ca.out, "write the report to FILE instead of standard output");
-    check->add_option("--seed", ca.seed, "seed of every random choice (faults); the same seed replays the same run");
+    add_variant(check, ca.variant, "seed of the lab's values and every random choice; the same seed replays the same run");
     check->add_option("--python", ca.python, "Python interpreter for a script (default $WIRELAB_PYTHON or python3)");
 
     app.add_subcommand("tool", "Run a lab's command-line tool: wirelab tool NAME ARGS… (inside a lab's run)")
@@ -341,6 +441,40 @@ int main(int argc, char** argv) {
 
     auto* lint = app.add_subcommand("lint", "Validate a lab (lab.json, services, checks) without running it");
     lint->add_option("lab", lab_name, "lab id or path to a lab folder")->required();
+
+    std::string run_arg, report_lab, report_format = "text", report_out;
+    auto* report = app.add_subcommand("report", "Grade a recorded run again (after a check was fixed), running nothing");
+    report->add_option("run", run_arg, "a run directory (.wirelab/runs/<lab>-<time>) or its journal.db")->required();
+    report->add_option("--lab", report_lab, "the lab to grade with (default: the one the run recorded)");
+    report->add_option("--format", report_format, "text, json, junit, gradescope, prairielearn or html")
+        ->check(CLI::IsMember(checks::report_formats()));
+    report->add_option("--out", report_out, "write the report to FILE instead of standard output");
+
+    std::string har, only_case;
+    std::size_t body_max = 2048;
+    auto* journal = app.add_subcommand("journal", "Print the traffic of a recorded run, or export its HTTP as HAR");
+    journal->add_option("run", run_arg, "a run directory (.wirelab/runs/<lab>-<time>) or its journal.db")->required();
+    journal->add_option("--har", har, "write the HTTP exchanges to FILE as HAR 1.2 (- for standard output)");
+    journal->add_option("--case", only_case, "only this case");
+    journal->add_option("--bytes", body_max, "bytes of each body or stream to show (default 2048)");
+
+    std::vector<std::string> validate_labs;
+    bool validate_all = false;
+    authoring::ValidateOptions vo;
+    auto* validate = app.add_subcommand(
+        "validate", "Check labs like code: lab.json, then the solution passes and each mistake fails what it names");
+    validate->add_option("labs", validate_labs, "lab ids or folders");
+    validate->add_flag("--all", validate_all, "every lab found (./labs, $WIRELAB_LABS)");
+    validate->add_option("--format", vo.format, "text or json")->check(CLI::IsMember({"text", "json"}));
+    validate->add_option("--jobs,-j", vo.jobs, "runs at once (default 2)")->check(CLI::Range(1, 32));
+    validate->add_option("--python", vo.python, "Python interpreter for the scripts");
+    bool no_runs = false;
+    validate->add_flag("--no-runs", no_runs, "load and compile only; run no script");
+
+    std::string new_dir;
+    auto* scaffold = app.add_subcommand("new", "Create a lab folder (lab.json, README, starter, solution, mistakes) that validates");
+    scaffold->add_option("lab", lab_name, "the new lab's id, e.g. stock-check")->required();
+    scaffold->add_option("--dir", new_dir, "where to create it (default labs/<id> when ./labs exists, else ./<id>)");
 
     for (int i = 1; i < argc; ++i)
         if (std::string(argv[i]) == "--") ca.dashdash = true;
@@ -354,10 +488,27 @@ int main(int argc, char** argv) {
 
     try {
         if (*list) return cmd_list(format);
-        if (*show) return cmd_show(lab_name);
-        if (*up) return cmd_up(lab_name, ephemeral, run_dir, format, up_seed, replica);
+        if (*show) return cmd_show(lab_name, variant);
+        if (*up) return cmd_up(lab_name, ephemeral, run_dir, format, variant, replica);
         if (*check) return cmd_check(ca);
         if (*lint) return cmd_lint(lab_name);
+        if (*report) return cmd_report(run_arg, report_lab, report_format, report_out);
+        if (*journal) return cmd_journal(run_arg, har, only_case, body_max);
+        if (*validate) {
+            std::vector<fs::path> dirs;
+            if (validate_all)
+                dirs = all_labs();
+            for (const auto& l : validate_labs) dirs.push_back(find_lab(l));
+            if (dirs.empty())
+                return fail_env("no lab to validate", "name labs (wirelab validate rest-cars) or use --all");
+            vo.runs = !no_runs;
+            return authoring::validate(dirs, vo);
+        }
+        if (*scaffold) {
+            fs::path dir = !new_dir.empty() ? fs::path(new_dir) : fs::is_directory("labs") ? fs::path("labs") / lab_name
+                                                                                            : fs::path(lab_name);
+            return authoring::scaffold(lab_name, dir);
+        }
     } catch (const LabError& e) {
         std::cerr << "wirelab: the lab is broken: " << e.what() << "\n";
         return 2;

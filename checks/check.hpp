@@ -29,13 +29,16 @@ struct Verdict {
     std::string expected;  // may be empty
     std::string observed;  // may span lines
     nlohmann::json evidence = nlohmann::json::object();
+    /// Share of the check's cases that passed (each_case sets it); a check
+    /// with "partial": true scores points × fraction.
+    std::optional<double> fraction;
 
-    static Verdict pass(std::string msg = {}) { return {Status::pass, std::move(msg), {}, {}, {}}; }
+    static Verdict pass(std::string msg = {}) { return {Status::pass, std::move(msg), {}, {}, {}, {}}; }
     static Verdict fail(std::string msg, std::string expected = {}, std::string observed = {}) {
-        return {Status::fail, std::move(msg), std::move(expected), std::move(observed), {}};
+        return {Status::fail, std::move(msg), std::move(expected), std::move(observed), {}, {}};
     }
     /// The lab is broken (bad SQL in a check, a missing state file).
-    static Verdict error(std::string msg) { return {Status::error, std::move(msg), {}, {}, {}}; }
+    static Verdict error(std::string msg) { return {Status::error, std::move(msg), {}, {}, {}, {}}; }
 };
 
 /// A finished run as checks see it: the journal and each service's state.
@@ -43,6 +46,9 @@ class RunData {
 public:
     RunData(const std::filesystem::path& journal, std::map<std::string, std::filesystem::path> states);
     JournalReader& journal() { return journal_; }
+    const std::filesystem::path& journal_path() const { return journal_path_; }
+    /// Every state file by name ("svc", "svc@case"), as the Session left them.
+    const std::map<std::string, std::filesystem::path>& state_files() const { return state_files_; }
     /// The state database of `service`, opened read-only; nullptr if none.
     sql::Db* state(const std::string& service);
     /// Cases whose name is in `names` (all when empty).
@@ -51,6 +57,7 @@ public:
     bool in_cases(const std::vector<std::string>& names, std::int64_t case_id);
 
 private:
+    std::filesystem::path journal_path_;
     JournalReader journal_;
     std::map<std::string, std::filesystem::path> state_files_;
     std::map<std::string, std::unique_ptr<sql::Db>> states_;
@@ -72,7 +79,8 @@ std::string case_label(const CaseRow& c, std::size_t cases);
 
 /// Evaluates `one` for each case named in `names` (all when empty) and
 /// returns the first verdict that is not a pass, its message prefixed with
-/// the case's label; fails when the program did not run.
+/// the case's label; fails when the program did not run. Every case is
+/// evaluated, so the verdict's fraction says how many passed.
 Verdict each_case(RunData& run, const std::vector<std::string>& names,
                   const std::function<Verdict(const CaseRow&)>& one);
 
@@ -112,6 +120,10 @@ struct CheckInfo {
     double points = 1;
     std::vector<std::string> depends_on;
     bool hidden = false;
+    /// "level": "warning": advice — shown, worth no points, never fails a run.
+    bool warning = false;
+    /// "partial": true — points × the share of cases that passed.
+    bool partial = false;
     std::string pointer;
 };
 

@@ -21,5 +21,7 @@ std::unique_ptr<Check> make_concurrency_check(Spec& s, const CheckContext& ctx);
 std::unique_ptr<Check> make_processes_check(Spec& s, const CheckContext& ctx);
 std::unique_ptr<Check> make_tool_check(Spec& s, const CheckContext& ctx);
 std::unique_ptr<Check> make_timing_check(Spec& s, const CheckContext& ctx);
+std::unique_ptr<Check> make_journal_check(Spec& s, const CheckContext& ctx);
+std::unique_ptr<Check> make_python_check(Spec& s, const CheckContext& ctx);
 
 }  // namespace wirelab::checks

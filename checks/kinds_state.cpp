@@ -93,16 +93,21 @@ std::string show_rows(const std::vector<std::string>& cols, const std::vector<nl
     return s;
 }
 
+// `state` (SQL over a service's state) and `journal` (SQL over the run's
+// journal, the escape hatch): the same query and expected rows.
 class StateCheck : public Check {
 public:
-    StateCheck(Spec& s, const CheckContext& ctx) {
-        service_ = s.string("service");
-        ctx.require_service(s, "service", service_);
+    StateCheck(Spec& s, const CheckContext& ctx, bool journal) : journal_(journal) {
+        if (!journal_) {
+            service_ = s.string("service");
+            ctx.require_service(s, "service", service_);
+        }
         query_ = s.string("query");
         std::string head = query_.substr(0, query_.find_first_of(" \n\t("));
         for (auto& c : head) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
         if (head != "SELECT" && head != "WITH")
-            s.fail("query", "a state query must be a SELECT (or WITH … SELECT)");
+            s.fail("query", std::string("a ") + (journal_ ? "journal" : "state") +
+                                " query must be a SELECT (or WITH … SELECT)");
         ordered_ = s.boolean("ordered", false);
         if (const json* r = s.get("rows")) {
             if (!r->is_array()) s.fail("rows", "\"rows\" must be an array of rows (arrays or objects)");
@@ -113,7 +118,9 @@ public:
             rows_ = *r;
         }
         count_ = s.opt_integer("count", 0, 1000000000);
-        if (!rows_ && !count_) s.fail("", "a state check needs \"rows\" or \"count\"");
+        if (!rows_ && !count_)
+            s.fail("", std::string("a ") + (journal_ ? "journal" : "state") + " check needs \"rows\" or \"count\"");
+        if (journal_) return;
         auto cases = ctx.cases(s);
         if (cases.size() > 1)
             s.fail("case", "a state check looks at the state after one case",
@@ -122,7 +129,7 @@ public:
     }
 
     Verdict evaluate(RunData& run) const override {
-        sql::Db* db = run.state(case_.empty() ? service_ : service_ + "@" + case_);
+        sql::Db* db = journal_ ? &run.journal().db() : run.state(case_.empty() ? service_ : service_ + "@" + case_);
         if (!db && !case_.empty())
             return Verdict::error("service \"" + service_ + "\" keeps no state after each case (\"case\" is for "
                                   "sqlite and ipc file services)");
@@ -131,6 +138,8 @@ public:
         std::vector<nlohmann::json> got;
         try {
             auto st = db->prepare(query_);
+            if (!sqlite3_stmt_readonly(st.raw()))
+                return Verdict::error("the query would change the database; checks only read");
             for (int i = 0; i < st.columns(); ++i) cols.push_back(st.name(i));
             while (st.step()) {
                 nlohmann::json row = nlohmann::json::array();
@@ -138,14 +147,15 @@ public:
                 got.push_back(std::move(row));
             }
         } catch (const std::exception& e) {
-            return Verdict::error("the state query failed: " + std::string(e.what()));
+            return Verdict::error(std::string("the ") + (journal_ ? "journal" : "state") +
+                                  " query failed: " + std::string(e.what()));
         }
         Verdict v = Verdict::pass();
         v.evidence = {{"columns", cols}, {"rows", got}};
         if (count_ && static_cast<std::int64_t>(got.size()) != *count_) {
             v = Verdict::fail("the query returned " + std::to_string(got.size()) + " row(s), expected " +
                                   std::to_string(*count_),
-                              query_, "the state has:" + show_rows(cols, got));
+                              query_, (journal_ ? "the query returned:" : "the state has:") + show_rows(cols, got));
             return v;
         }
         if (!rows_) return v;
@@ -181,12 +191,13 @@ public:
         std::string expected;
         for (const auto& r : *rows_) expected += one_line(r, 200) + "\n";
         if (!expected.empty()) expected.pop_back();
-        v = Verdict::fail(msg, expected, "the state has:" + show_rows(cols, got));
+        v = Verdict::fail(msg, expected, (journal_ ? "the query returned:" : "the state has:") + show_rows(cols, got));
         v.evidence = {{"columns", cols}, {"rows", got}};
         return v;
     }
 
 private:
+    bool journal_ = false;
     std::string service_, query_;
     std::string case_;  // the state after this case ("" = at the end)
     bool ordered_ = false;
@@ -313,7 +324,11 @@ private:
 }  // namespace
 
 std::unique_ptr<Check> make_state_check(Spec& s, const CheckContext& ctx) {
-    return std::make_unique<StateCheck>(s, ctx);
+    return std::make_unique<StateCheck>(s, ctx, false);
+}
+
+std::unique_ptr<Check> make_journal_check(Spec& s, const CheckContext& ctx) {
+    return std::make_unique<StateCheck>(s, ctx, true);
 }
 std::unique_ptr<Check> make_connections_check(Spec& s, const CheckContext& ctx) {
     return std::make_unique<ConnectionsCheck>(s, ctx);

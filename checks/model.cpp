@@ -18,7 +18,7 @@ const char* status_name(Status s) {
 
 RunData::RunData(const std::filesystem::path& journal,
                  std::map<std::string, std::filesystem::path> states)
-    : journal_(journal), state_files_(std::move(states)) {}
+    : journal_path_(journal), journal_(journal), state_files_(std::move(states)) {}
 
 sql::Db* RunData::state(const std::string& service) {
     auto it = states_.find(service);
@@ -80,15 +80,27 @@ std::string case_label(const CaseRow& c, std::size_t cases) {
 Verdict each_case(RunData& run, const std::vector<std::string>& names,
                   const std::function<Verdict(const CaseRow&)>& one) {
     auto cases = run.cases(names);
-    if (cases.empty()) return Verdict::fail("the program did not run");
+    if (cases.empty()) {
+        Verdict v = Verdict::fail("the program did not run");
+        v.fraction = 0;
+        return v;
+    }
+    std::optional<Verdict> first;
+    std::size_t passed = 0;
     for (const CaseRow* c : cases) {
         Verdict v = one(*c);
-        if (v.status != Status::pass) {
+        if (v.status == Status::pass) {
+            ++passed;
+        } else if (!first) {
             v.message = case_label(*c, cases.size()) + v.message;
-            return v;
+            first = std::move(v);
         }
     }
-    return Verdict::pass();
+    Verdict out = first ? std::move(*first) : Verdict::pass();
+    out.fraction = static_cast<double>(passed) / static_cast<double>(cases.size());
+    if (first && cases.size() > 1 && passed)
+        out.message += " (" + std::to_string(passed) + " of " + std::to_string(cases.size()) + " cases passed)";
+    return out;
 }
 
 CountRange CountRange::read(Spec& s) {
@@ -171,6 +183,15 @@ std::vector<CompiledCheck> compile_checks(const Lab& lab) {
         if (vis != "visible" && vis != "hidden")
             c.fail("visibility", "visibility must be \"visible\" or \"hidden\", got \"" + vis + "\"");
         info.hidden = vis == "hidden";
+        std::string level = c.string("level", "required");
+        if (level != "required" && level != "warning")
+            c.fail("level", "level must be \"required\" or \"warning\", got \"" + level + "\"",
+                   "a warning is advice: shown when it fails, worth no points, never fails the run");
+        info.warning = level == "warning";
+        if (info.warning && c.has("points"))
+            c.fail("points", "a warning is worth no points", "remove \"points\", or make the check required");
+        if (info.warning) info.points = 0;
+        info.partial = c.boolean("partial", false);
         info.kind = c.string("kind");
         c.get("description");
         const CheckKind* kind = nullptr;
@@ -239,7 +260,7 @@ std::vector<Result> evaluate(const std::vector<CompiledCheck>& checks, RunData& 
         if (!blocked.empty()) {
             std::string list;
             for (const auto& b : blocked) list += (list.empty() ? "" : ", ") + b;
-            r.verdict = {Status::skip, "skipped: depends on " + list + ", which did not pass", {}, {}, {}};
+            r.verdict = {Status::skip, "skipped: depends on " + list + ", which did not pass", {}, {}, {}, {}};
         } else {
             try {
                 r.verdict = c.body->evaluate(run);
@@ -247,7 +268,10 @@ std::vector<Result> evaluate(const std::vector<CompiledCheck>& checks, RunData& 
                 r.verdict = Verdict::error(std::string("the check could not run: ") + e.what());
             }
         }
-        if (r.verdict.status == Status::pass) r.score = c.info.points;
+        if (r.verdict.status == Status::pass)
+            r.score = c.info.points;
+        else if (r.verdict.status == Status::fail && c.info.partial && r.verdict.fraction)
+            r.score = c.info.points * *r.verdict.fraction;
         results[i] = std::move(r);
         return *results[i];
     };

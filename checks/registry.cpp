@@ -26,6 +26,9 @@ const std::vector<CheckKind>& check_kinds() {
         {"tool", "runs of a lab's command-line tool: each device once, no shell, output read, hangs killed",
          make_tool_check},
         {"timing", "wall time, alone or against the time the requests take one after another", make_timing_check},
+        {"journal", "read-only SQL over the run's journal, expected rows (the escape hatch)", make_journal_check},
+        {"python", "a trainer's Python script reads the journal and state and answers pass/fail as JSON",
+         make_python_check},
     };
     return kinds;
 }

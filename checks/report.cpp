@@ -58,6 +58,10 @@ Totals totals(const std::vector<Result>& results) {
     for (const auto& r : results) {
         t.max += r.info->points;
         t.score += r.score;
+        if (r.info->warning && r.verdict.status != Status::pass && r.verdict.status != Status::error) {
+            ++t.warnings;
+            continue;
+        }
         switch (r.verdict.status) {
             case Status::pass: ++t.passed; break;
             case Status::fail: ++t.failed; break;
@@ -86,13 +90,18 @@ std::string render_text(const ReportInput& in, bool color) {
     for (const auto& r : in.results) width = std::max(width, r.info->id.size());
     for (const auto& r : in.results) {
         const auto& v = r.verdict;
+        bool advice = r.info->warning && v.status != Status::pass && v.status != Status::error;
         std::string mark = v.status == Status::pass   ? paint("32", "✓")
+                           : advice                   ? paint("33", "⚠")
                            : v.status == Status::fail ? paint("31", "✗")
                            : v.status == Status::skip ? paint("33", "–")
                                                       : paint("35", "!");
         std::string id = r.info->id + std::string(width - r.info->id.size(), ' ');
-        o << "  " << mark << " " << id << "  " << r.info->title << "  ["
-          << points(r.score) << "/" << points(r.info->points) << "]\n";
+        o << "  " << mark << " " << id << "  " << r.info->title << "  ";
+        if (r.info->warning)
+            o << "[advice]\n";
+        else
+            o << "[" << points(r.score) << "/" << points(r.info->points) << "]\n";
         if (v.status == Status::pass) continue;
         std::string pad = "      ";
         if (r.info->hidden && v.status == Status::fail) {
@@ -116,9 +125,14 @@ std::string render_text(const ReportInput& in, bool color) {
                           std::to_string(t.passed) + " passed";
     if (t.failed) summary += ", " + std::to_string(t.failed) + " failed";
     if (t.skipped) summary += ", " + std::to_string(t.skipped) + " skipped";
+    if (t.warnings) summary += ", " + std::to_string(t.warnings) + " advice";
     if (t.errors) summary += ", " + std::to_string(t.errors) + " could not run (the lab is broken)";
     o << paint(t.exit_code() == 0 ? "1;32" : t.exit_code() == 1 ? "1;31" : "1;35", summary) << "\n";
-    if (in.interrupted) o << paint("33", "the run was interrupted; the results are partial") << "\n";
+    if (in.killed)
+        o << paint("33", "the run was interrupted: wirelab stopped before it finished (killed?); the results "
+                         "are partial") << "\n";
+    else if (in.interrupted)
+        o << paint("33", "the run was interrupted; the results are partial") << "\n";
     o << paint("2", "journal: " + in.run_dir + "/journal.db") << "\n";
     return o.str();
 }
@@ -147,7 +161,7 @@ nlohmann::json render_json(const ReportInput& in) {
         json j = {{"id", r.info->id},          {"title", r.info->title},
                   {"kind", r.info->kind},      {"status", status_name(r.verdict.status)},
                   {"points", r.score},         {"max_points", r.info->points},
-                  {"hidden", r.info->hidden}};
+                  {"hidden", r.info->hidden},  {"level", r.info->warning ? "warning" : "required"}};
         bool details = !(r.info->hidden && r.verdict.status == Status::fail);
         if (details) {
             j["message"] = r.verdict.message;
@@ -171,8 +185,10 @@ nlohmann::json render_json(const ReportInput& in) {
             {"score", t.score},
             {"max_score", t.max},
             {"passed", t.exit_code() == 0},
-            {"counts", {{"passed", t.passed}, {"failed", t.failed}, {"skipped", t.skipped}, {"errors", t.errors}}},
+            {"counts", {{"passed", t.passed}, {"failed", t.failed}, {"skipped", t.skipped}, {"errors", t.errors},
+                        {"warnings", t.warnings}}},
             {"interrupted", in.interrupted},
+            {"status", in.killed ? "killed" : in.interrupted ? "interrupted" : "finished"},
             {"exit_code", t.exit_code()}};
 }
 

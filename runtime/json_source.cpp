@@ -227,7 +227,10 @@ const json& Spec::required(const std::string& key) {
 
 std::string Spec::string(const std::string& key) {
     const json& v = required(key);
-    if (!v.is_string()) fail(key, "\"" + key + "\" must be a string, got " + json_type_name(v));
+    if (!v.is_string()) {
+        if (const std::string* t = doc_->param_text(pointer(key))) return *t;
+        fail(key, "\"" + key + "\" must be a string, got " + json_type_name(v));
+    }
     return v.get<std::string>();
 }
 
@@ -239,8 +242,10 @@ std::string Spec::string(const std::string& key, const std::string& def) {
 std::optional<std::string> Spec::opt_string(const std::string& key) {
     const json* v = get(key);
     if (!v) return std::nullopt;
-    if (!v->is_string())
+    if (!v->is_string()) {
+        if (const std::string* t = doc_->param_text(pointer(key))) return *t;
         fail(key, "\"" + key + "\" must be a string, got " + json_type_name(*v));
+    }
     return v->get<std::string>();
 }
 
@@ -293,6 +298,10 @@ std::vector<std::string> Spec::strings(const std::string& key) {
         fail(key, "\"" + key + "\" must be a string or an array of strings, got " +
                       json_type_name(*v));
     for (std::size_t i = 0; i < v->size(); ++i) {
+        if (const std::string* t = (*v)[i].is_string() ? nullptr : doc_->param_text(pointer(key) + "/" + std::to_string(i))) {
+            out.push_back(*t);
+            continue;
+        }
         if (!(*v)[i].is_string())
             throw LabError(doc_->at(pointer(key) + "/" + std::to_string(i)),
                            "\"" + key + "\" must hold strings only, got " +

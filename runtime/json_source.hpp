@@ -29,6 +29,22 @@ public:
 
     const json& root() const { return root_; }
     const std::string& file() const { return display_; }
+    /// The same document (file, lines) with another root of the same shape
+    /// (a lab with its params expanded).
+    /// `typed`: the pointers where a whole "{param}" string became the
+    /// param's value (a number, say), with that value as text — a string
+    /// key still reads it as a string.
+    std::shared_ptr<const JsonDoc> with_root(json root, std::map<std::string, std::string> typed = {}) const {
+        auto d = std::make_shared<JsonDoc>(*this);
+        d->root_ = std::move(root);
+        d->typed_ = std::move(typed);
+        return d;
+    }
+    /// The text of a param that gave the value at `pointer` its type, or null.
+    const std::string* param_text(const std::string& pointer) const {
+        auto it = typed_.find(pointer);
+        return it == typed_.end() ? nullptr : &it->second;
+    }
     /// Line of the value at `pointer`, or of its nearest ancestor.
     int line_of(const std::string& pointer) const;
     Location at(const std::string& pointer) const { return {display_, line_of(pointer), pointer}; }
@@ -37,6 +53,7 @@ private:
     json root_;
     std::string display_;
     std::map<std::string, int> lines_;
+    std::map<std::string, std::string> typed_;
 };
 
 /// Escapes a key for use in a JSON pointer (RFC 6901).

@@ -3,8 +3,12 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdlib>
+#include <fstream>
 #include <regex>
 #include <set>
+#include <sstream>
+
+#include "runtime/faults.hpp"
 
 namespace wirelab {
 
@@ -50,8 +54,18 @@ std::string service_env_stem(const std::string& name) {
     return s;
 }
 
+std::optional<std::string> Lab::read_file(const std::string& rel) const {
+    std::ifstream in(dir / rel, std::ios::binary);
+    if (!in) return std::nullopt;
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return params.expand(ss.str());
+}
+
+std::string Lab::readme_text() const { return read_file("README.md").value_or(""); }
+
 Lab Lab::load(const fs::path& dir, const std::vector<std::string>& kinds,
-              const std::vector<std::string>& client_kinds) {
+              const std::vector<std::string>& client_kinds, std::optional<std::uint64_t> seed) {
     Lab lab;
     lab.dir = dir;
     fs::path file = dir / "lab.json";
@@ -61,6 +75,18 @@ Lab Lab::load(const fs::path& dir, const std::vector<std::string>& kinds,
 
     top.get("$schema");
     lab.id = top.string("id");
+    lab.seed = seed ? *seed : hash_name(lab.id) & 0xffffffffULL;
+    lab.params = Params::draw(lab.doc, dir, lab.seed);
+    top.get("params");
+    if (!lab.params.empty()) {
+        std::map<std::string, std::string> typed;
+        json expanded = lab.params.expand_lab(lab.doc->root(), *lab.doc, typed);
+        lab.doc = lab.doc->with_root(std::move(expanded), std::move(typed));
+        top = Spec(lab.doc, lab.doc->root(), "", "lab.json");
+        top.get("$schema");
+        top.get("params");
+        top.string("id");
+    }
     static const std::regex id_re("[a-z0-9][a-z0-9-]*");
     if (!std::regex_match(lab.id, id_re))
         top.fail("id", "lab id \"" + lab.id + "\" is not valid",

@@ -12,6 +12,7 @@
 #include "runtime/fault_profile.hpp"
 #include "runtime/json_source.hpp"
 #include "runtime/limits.hpp"
+#include "runtime/params.hpp"
 
 namespace wirelab {
 
@@ -80,13 +81,24 @@ struct Lab {
     std::map<std::string, FaultProfile> fault_profiles;  // top-level "faults"
     std::optional<ServerSpec> server;    // set for server labs
     std::vector<ClientEntry> clients;
-    std::shared_ptr<const JsonDoc> doc;
+    std::shared_ptr<const JsonDoc> doc;  // params expanded
+    /// The seed the lab was loaded with: the params' values and, unless a
+    /// Session is given another, every random choice of the run.
+    std::uint64_t seed = 0;
+    Params params;
 
     /// Loads <dir>/lab.json. `kinds` are the service kinds known (for
-    /// "unknown kind" errors). Throws LabError.
+    /// "unknown kind" errors). `seed`: the params' seed (default: from the
+    /// lab id, the same for everyone). Throws LabError.
     static Lab load(const std::filesystem::path& dir, const std::vector<std::string>& kinds,
-                    const std::vector<std::string>& client_kinds = {});
+                    const std::vector<std::string>& client_kinds = {},
+                    std::optional<std::uint64_t> seed = std::nullopt);
     std::filesystem::path readme() const { return dir / "README.md"; }
+    /// The README with the params filled in ("" when there is none).
+    std::string readme_text() const;
+    /// A file of the lab folder with the params filled in; nullopt when it
+    /// cannot be read.
+    std::optional<std::string> read_file(const std::string& rel) const;
     /// The profile a service runs with in case `c`.
     const FaultProfile& faults_for(const CaseSpec& c, const std::string& service) const;
 };

@@ -15,7 +15,18 @@ bool read_reset_each_case(Spec& s) {
     return reset == "each_case";
 }
 
-std::string read_schema(Spec& s, const std::filesystem::path& lab_dir) {
+std::string read_lab_file(Spec& s, const std::string& key, const std::string& rel,
+                          const std::filesystem::path& lab_dir, const Params* params) {
+    std::ifstream in(lab_dir / rel, std::ios::binary);
+    if (!in)
+        s.fail(key, "file \"" + rel + "\" not found in " + lab_dir.string(),
+               "put the file there or fix the path (it is relative to the lab folder)");
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return params ? params->expand(ss.str()) : ss.str();
+}
+
+std::string read_schema(Spec& s, const std::filesystem::path& lab_dir, const Params* params) {
     if (s.has("schema") && s.has("schema_file"))
         s.fail("schema_file", "give the SQL in \"schema\" or in \"schema_file\", not both");
     std::string sql;
@@ -28,13 +39,7 @@ std::string read_schema(Spec& s, const std::filesystem::path& lab_dir) {
             s.fail("schema", "\"schema\" is SQL: a string, or an array of statements");
         }
     } else if (auto f = s.opt_string("schema_file")) {
-        std::ifstream in(lab_dir / *f, std::ios::binary);
-        if (!in)
-            s.fail("schema_file", "file \"" + *f + "\" not found in " + lab_dir.string(),
-                   "the path is relative to the lab folder");
-        std::stringstream ss;
-        ss << in.rdbuf();
-        sql = ss.str();
+        sql = read_lab_file(s, "schema_file", *f, lab_dir, params);
     }
     return sql;
 }

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "runtime/json_source.hpp"
+#include "runtime/params.hpp"
 
 namespace wirelab {
 
@@ -16,7 +17,13 @@ bool read_reset_each_case(Spec& spec);
 
 /// Reads "schema" (SQL text, or an array of statements) or "schema_file"
 /// (a file of the lab's), not both; "" when neither is given.
-std::string read_schema(Spec& spec, const std::filesystem::path& lab_dir);
+std::string read_schema(Spec& spec, const std::filesystem::path& lab_dir, const Params* params);
+
+/// The text of `rel`, a file of the lab folder named by `key` of `spec`,
+/// with the lab's params filled in. Throws LabError (at `key`) when it
+/// cannot be read.
+std::string read_lab_file(Spec& spec, const std::string& key, const std::string& rel,
+                          const std::filesystem::path& lab_dir, const Params* params);
 
 /// The state a service kept after each case: copies of its SQLite state
 /// file, state/<service>@<case>.db, by case name.

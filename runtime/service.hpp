@@ -12,6 +12,7 @@
 
 #include "runtime/common.hpp"
 #include "runtime/json_source.hpp"
+#include "runtime/params.hpp"
 
 namespace wirelab {
 
@@ -44,6 +45,7 @@ struct ServiceContext {
     std::filesystem::path state_dir;
     bool ephemeral = false;
     std::optional<unsigned short> port = std::nullopt;  // a replica's port, over the spec's
+    const Params* params = nullptr;  // the lab's params, for the data files it reads
 };
 
 /// One running mock service. Constructed from its spec (validating it, no

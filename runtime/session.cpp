@@ -64,8 +64,10 @@ Session::Session(const Lab& lab, const ServiceKinds& kinds, SessionOptions optio
     journal_->set_meta("lab", lab_.id);
     journal_->set_meta("started_at", iso_now());
     journal_->set_meta("lab_dir", fs::absolute(lab_.dir).lexically_normal().string());
-    seed_ = opt_.seed ? *opt_.seed : hash_name(lab_.id) & 0xffffffffULL;
+    seed_ = opt_.seed ? *opt_.seed : lab_.seed;
     journal_->set_meta("seed", std::to_string(seed_));
+    if (!opt_.learner.empty()) journal_->set_meta("learner", opt_.learner);
+    if (!lab_.params.empty()) journal_->set_meta("params", nlohmann::json(lab_.params.values()).dump());
     // The learner's socket is the one whose own address is our peer's.
     journal_->set_attributor([this](const std::string& local, const std::string& peer) -> std::optional<int> {
         ProcessTree* t = current_ && current_->running() ? current_->tree() : nullptr;
@@ -91,7 +93,7 @@ Session::Session(const Lab& lab, const ServiceKinds& kinds, SessionOptions optio
         spec.get("faults");    // read by Lab::load
         spec.get("replicas");  // read by Lab::load
         ServiceContext ctx{entry.name, spec, io_, *journal_, lab_.dir, run_dir_ / "state",
-                           opt_.ephemeral, opt_.port};
+                           opt_.ephemeral, opt_.port, &lab_.params};
         auto svc = kind->make(ctx);  // validates the spec, replicated or not
         if (entry.replicas > 0 && opt_.replica_of.empty()) {
             const json& raw = lab_.doc->root().at(json::json_pointer(entry.pointer));
@@ -179,8 +181,18 @@ void Session::start() {
             tick_timer_.cancel();
         });
     }
+    record_state_files();
     tick();
     flush();
+}
+
+void Session::record_state_files() {
+    // Where each state file is, relative to the run directory, so that
+    // `wirelab report` can evaluate the checks of a run again.
+    nlohmann::json files = nlohmann::json::object();
+    for (const auto& [name, path] : state_files())
+        if (!path.empty()) files[name] = fs::relative(fs::absolute(path), fs::absolute(run_dir_)).string();
+    journal_->set_meta("state_files", files.dump());
 }
 
 std::map<std::string, std::string> Session::environment() const {
@@ -471,6 +483,7 @@ void Session::stop() {
     // Let sessions observe the stop and record their close.
     for (int i = 0; i < 50 && io_.poll() > 0; ++i) {
     }
+    record_state_files();
     flush();
     journal_->finish(interrupted_ && !opt_.signal_is_normal_stop ? "interrupted" : "finished");
 }

@@ -26,7 +26,8 @@ struct SessionOptions {
     bool ephemeral = false;         // every service on port 0
     bool handle_signals = true;     // SIGINT/SIGTERM stop the Session
     bool signal_is_normal_stop = false;  // `up`: Ctrl-C ends a run as "finished"
-    std::optional<std::uint64_t> seed;   // default: derived from the lab id
+    std::optional<std::uint64_t> seed;   // default: the lab's (Lab::seed)
+    std::string learner;                 // recorded in the journal (--learner)
     /// A replica process: serve only this service (its "replicas" ignored),
     /// on `port` when set, with times counted from `clock_origin`.
     std::string replica_of;
@@ -85,6 +86,7 @@ public:
 
 private:
     void tick();
+    void record_state_files();
     void end_services(const CaseSpec& c);
     CaseOutcome run_server_case(const CaseSpec& c, ProcessSpec ps, std::int64_t case_id);
     awaitable<void> orchestrate(const CaseSpec& c, std::shared_ptr<Process> proc, std::uint64_t seed,

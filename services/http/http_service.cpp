@@ -14,6 +14,7 @@
 #include <optional>
 #include <sstream>
 
+#include "runtime/seeding.hpp"
 #include "runtime/common.hpp"
 #include "runtime/errors.hpp"
 #include "runtime/journal.hpp"
@@ -123,15 +124,9 @@ public:
         if (const json* data = s.get("data")) {
             if (data->is_string()) {
                 auto rel = data->get<std::string>();
-                auto file = ctx.lab_dir / rel;
-                std::ifstream in(file, std::ios::binary);
-                if (!in)
-                    s.fail("data", "data file \"" + rel + "\" not found in " + ctx.lab_dir.string(),
-                           "put the file there or fix the path (it is relative to the lab folder)");
-                std::stringstream ss;
-                ss << in.rdbuf();
+                std::string text = read_lab_file(s, "data", rel, ctx.lab_dir, ctx.params);
                 try {
-                    db = ojson::parse(ss.str());
+                    db = ojson::parse(text);
                 } catch (const ojson::parse_error& e) {
                     s.fail("data", "data file \"" + rel + "\" is not valid JSON: " + e.what());
                 }

@@ -140,7 +140,7 @@ public:
         }
         if (auth_ != "trust" && users_.empty())
             s.fail("users", "password authentication needs \"users\"", "e.g. \"users\": {\"learner\": \"secret\"}");
-        schema_ = read_schema(s, ctx.lab_dir);
+        schema_ = read_schema(s, ctx.lab_dir, ctx.params);
         reset_each_case_ = read_reset_each_case(s);
         idle_s_ = s.integer("idle_timeout", 300, 1, 3600);
         try {

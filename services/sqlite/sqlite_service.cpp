@@ -40,7 +40,7 @@ public:
         : name_(ctx.name), journal_(ctx.journal), watch_(ctx.io) {
         Spec& s = ctx.spec;
         path_ = run_dir_file(s, "file", s.string("file"), ctx, "todo.db");
-        schema_ = read_schema(s, ctx.lab_dir);
+        schema_ = read_schema(s, ctx.lab_dir, ctx.params);
         if (const json* cs = s.get("case_sql")) {
             if (!cs->is_object()) s.fail("case_sql", "\"case_sql\" maps a case name to SQL run after the schema");
             for (auto it = cs->begin(); it != cs->end(); ++it) {

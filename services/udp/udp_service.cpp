@@ -18,6 +18,7 @@
 #include <random>
 #include <sstream>
 
+#include "runtime/seeding.hpp"
 #include "runtime/errors.hpp"
 #include "runtime/faults.hpp"
 #include "runtime/journal.hpp"
@@ -79,13 +80,7 @@ public:
             Spec t = s.object("telemetry");
             std::string text;
             if (auto f = t.opt_string("file")) {
-                std::ifstream in(ctx.lab_dir / *f, std::ios::binary);
-                if (!in)
-                    t.fail("file", "file \"" + *f + "\" not found in " + ctx.lab_dir.string(),
-                           "the path is relative to the lab folder");
-                std::stringstream ss;
-                ss << in.rdbuf();
-                text = ss.str();
+                text = read_lab_file(t, "file", *f, ctx.lab_dir, ctx.params);
             } else {
                 text = t.string("text");
             }

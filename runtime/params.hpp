@@ -1,0 +1,54 @@
+// A lab's "params": values drawn from the run's seed (integers in a range,
+// choices, random strings, subsets of a list or of a data file), used as
+// {name} in lab.json, data files and the README, so that each learner gets
+// their own data and one learner's transcript fails for another.
+#pragma once
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "runtime/json_source.hpp"
+
+namespace wirelab {
+
+class Params {
+public:
+    /// Reads and draws the "params" object of `doc` (absent: no params).
+    /// Each value depends only on the seed and the param's name. Throws
+    /// LabError naming the param.
+    static Params draw(const std::shared_ptr<const JsonDoc>& doc, const std::filesystem::path& lab_dir,
+                       std::uint64_t seed);
+
+    bool empty() const { return values_.empty(); }
+    const std::map<std::string, nlohmann::json>& values() const { return values_; }
+
+    /// Text with each {name} (or {name.key}, {name.0}) of a declared param
+    /// replaced (strings as they are, other values as JSON); anything else
+    /// left as it is. For data files and the README.
+    std::string expand(const std::string& text) const;
+
+    /// lab.json with the params expanded in every string outside "params".
+    /// A string that is exactly "{name}" takes the param's value and type.
+    /// When the lab declares params, a {word} that is not one is an error
+    /// (write {{word}} for a literal {word}). Throws LabError.
+    /// `typed` gets the pointers of such strings, with the value as text.
+    nlohmann::json expand_lab(const nlohmann::json& root, const JsonDoc& doc,
+                              std::map<std::string, std::string>& typed) const;
+
+private:
+    std::map<std::string, nlohmann::json> values_;
+    /// The value of "name" or "name.key.0", or nullptr.
+    const nlohmann::json* lookup(const std::string& ref, nlohmann::json& scratch) const;
+    nlohmann::json expand_value(const nlohmann::json& v, const std::string& ptr, const JsonDoc& doc,
+                                std::map<std::string, std::string>& typed) const;
+};
+
+/// The seed of a learner's runs of a lab: derived from their name and the
+/// lab id, so `--learner` gives the same data every time and other data to
+/// someone else.
+std::uint64_t learner_seed(const std::string& learner, const std::string& lab_id);
+
+}  // namespace wirelab
