@@ -71,7 +71,7 @@ svg .lane.reset{stroke:var(--bad)}svg .lane.proc{fill:#eaeef2;stroke:#8c959f}
 svg .m{fill:#0969da}svg .m.err{fill:var(--bad)}svg .m.fault{fill:var(--bad)}svg .m.out{fill:#8250df}
 svg .span{fill:#0969da;opacity:.25}svg .axis{stroke:var(--line)}svg .fault-line{stroke:var(--bad);stroke-dasharray:3 3}
 table{border-collapse:collapse;margin:6px 0;font-size:13px}td,th{border:1px solid var(--line);padding:3px 8px;text-align:left;vertical-align:top}
-th{background:var(--bg)}td.num{text-align:right;font-variant-numeric:tabular-nums}
+th{background:var(--bg)}td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 .legend span{margin-right:14px}.legend i{display:inline-block;width:10px;height:10px;margin-right:4px;vertical-align:-1px}
 )";
 
@@ -236,7 +236,21 @@ private:
         o << "</div>";
         for (auto it = c.faults.begin(); it != c.faults.end(); ++it)
             o << "<div class=\"muted\">faults on " << esc(it.key()) << ": " << esc(fault_words(it.value())) << "</div>";
-        o << timeline(c, lanes, global, start, end);
+        // The axis spans the traffic (with a margin), not the interpreter's
+        // start-up before it: what happened on the wire is what matters.
+        micros first = end, last = start;
+        for (const auto& l : lanes)
+            if (l.cls != "proc") first = std::min(first, l.from), last = std::max(last, l.to);
+        for (const auto* ms_ : {&global}) for (const auto& m : *ms_) first = std::min(first, m.t), last = std::max(last, m.end);
+        for (const auto& l : lanes) for (const auto& m : l.marks) first = std::min(first, m.t), last = std::max(last, m.end);
+        micros from = start, to = end;
+        if (first < last && (last - first) * 3 < (end - start) * 2) {
+            micros pad = std::max<micros>((last - first) / 20, 200);
+            from = std::max(start, first - pad), to = std::min(end, last + pad);
+            o << "<div class=\"muted\">time axis: " << ms(from - start) << " to " << ms(to - start)
+              << " of the case, where the traffic is; the program started at 0 ms</div>";
+        }
+        o << timeline(c, lanes, global, start, from, to);
         if (dropped_lanes || dropped_marks)
             o << "<div class=\"muted\">the timeline shows the first " << max_lanes << " connections and " << max_marks
               << " marks; " << dropped_lanes << " connection(s) and " << dropped_marks << " mark(s) more are in the journal"
@@ -263,13 +277,15 @@ private:
         return o.str();
     }
 
+    // Lanes and marks between `from` and `to` (times since the case's `start`
+    // on the axis labels).
     std::string timeline(const CaseRow& c, const std::vector<Lane>& lanes, const std::vector<Mark>& global,
-                         micros start, micros end) {
+                         micros start, micros from, micros to) {
         const int label_w = 190, plot_w = 960, lane_h = 24, top = 26;
-        micros span = std::max<micros>(end - start, 1000);
+        micros span = std::max<micros>(to - from, 1000);
         int height = top + static_cast<int>(lanes.size() + (global.empty() ? 0 : 1)) * lane_h + 10;
         auto x = [&](micros t) {
-            double f = static_cast<double>(std::clamp<micros>(t - start, 0, span)) / static_cast<double>(span);
+            double f = static_cast<double>(std::clamp<micros>(t - from, 0, span)) / static_cast<double>(span);
             return label_w + f * plot_w;
         };
         std::ostringstream o;
@@ -281,7 +297,7 @@ private:
             double px = label_w + plot_w * i / 4.0;
             o << "<line class=\"axis\" x1=\"" << fmt(px) << "\" y1=\"" << top - 6 << "\" x2=\"" << fmt(px) << "\" y2=\""
               << height - 6 << "\"/><text class=\"lab\" x=\"" << fmt(px) << "\" y=\"14\" text-anchor=\""
-              << (i == 0 ? "start" : i == 4 ? "end" : "middle") << "\">" << ms(span * i / 4) << "</text>";
+              << (i == 0 ? "start" : i == 4 ? "end" : "middle") << "\">" << ms(from - start + span * i / 4) << "</text>";
         }
         int y = top;
         auto marks = [&](const std::vector<Mark>& ms_, int ly) {
@@ -294,7 +310,9 @@ private:
                 o << "<g><title>" << esc(m.tip) << "</title><circle class=\"m " << m.cls << "\" cx=\"" << fmt(px)
                   << "\" cy=\"" << ly + lane_h / 2 - 1 << "\" r=\"4\"/>";
                 if (px - last_label > 110) {
-                    o << "<text x=\"" << fmt(px + 6) << "\" y=\"" << ly + lane_h / 2 + 3 << "\">" << esc(m.label) << "</text>";
+                    bool right_edge = px > label_w + plot_w - 150;  // the label goes to the left of its mark
+                    o << "<text x=\"" << fmt(right_edge ? px - 6 : px + 6) << "\" y=\"" << ly + lane_h / 2 + 3 << "\""
+                      << (right_edge ? " text-anchor=\"end\"" : "") << ">" << esc(m.label) << "</text>";
                     last_label = px;
                 }
                 o << "</g>";
