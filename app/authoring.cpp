@@ -343,7 +343,7 @@ const char* lab_json = R"({
 const char* data_json = R"({
   "items": [
     {"id": 1, "name": "gadget", "stock": 12, "colour": "black"},
-    {"id": 2, "name": "widget", "stock": {stock}, "colour": "silver"},
+    {"id": 2, "name": "widget", "stock": "{stock}", "colour": "silver"},
     {"id": 3, "name": "gizmo", "stock": 0, "colour": "white"}
   ]
 }

@@ -51,8 +51,12 @@ public:
     const std::map<std::string, std::filesystem::path>& state_files() const { return state_files_; }
     /// The state database of `service`, opened read-only; nullptr if none.
     sql::Db* state(const std::string& service);
-    /// Cases whose name is in `names` (all when empty).
+    /// Cases whose name is in `names` (all when empty), within the case
+    /// the run is narrowed to, if any.
     std::vector<const CaseRow*> cases(const std::vector<std::string>& names);
+    /// Narrows cases() and in_cases() to one case (nullopt: all again):
+    /// how a check with "partial": true is scored case by case.
+    void narrow_to(std::optional<std::int64_t> case_id) { only_case_ = case_id; }
     /// True when case `case_id` is one of `names` (or `names` is empty).
     bool in_cases(const std::vector<std::string>& names, std::int64_t case_id);
 
@@ -61,6 +65,7 @@ private:
     JournalReader journal_;
     std::map<std::string, std::filesystem::path> state_files_;
     std::map<std::string, std::unique_ptr<sql::Db>> states_;
+    std::optional<std::int64_t> only_case_;
 };
 
 /// Adds the SQL functions int_le(blob, offset, size) and int_be(...) that

@@ -27,6 +27,10 @@ public:
                    "give the path of the check script, relative to the lab folder");
         args_ = s.strings("args");
         timeout_s_ = s.number("timeout", 10, 0.1, 600);
+        if (timeout_s_ == static_cast<double>(static_cast<long long>(timeout_s_)))
+            timeout_json_ = static_cast<long long>(timeout_s_);
+        else
+            timeout_json_ = timeout_s_;
     }
 
     Verdict evaluate(RunData& run) const override {
@@ -54,7 +58,7 @@ public:
         std::string where = "the check script " + script_;
         if (!out.start_error.empty()) return Verdict::error(where + " could not start: " + out.start_error);
         if (out.timed_out)
-            return Verdict::error(where + " did not answer within " + one_line(timeout_s_, 20) + " s");
+            return Verdict::error(where + " did not answer within " + timeout_json_.dump() + " s");
         if (!out.limit.empty()) return Verdict::error(where + " was stopped: " + out.limit_detail);
         std::string tail = out.err.size() > 600 ? "…" + out.err.substr(out.err.size() - 600) : out.err;
         if (out.exit_code.value_or(-1) != 0)
@@ -92,6 +96,7 @@ private:
     std::string script_;
     std::vector<std::string> args_;
     double timeout_s_ = 10;
+    nlohmann::json timeout_json_;  // as a person reads it: 1, 2.5
 };
 
 }  // namespace

@@ -47,6 +47,7 @@ Params Params::draw(const std::shared_ptr<const JsonDoc>& doc, const fs::path& l
         throw LabError(doc->at("/params"), "\"params\" must be an object of named params",
                        "e.g. \"params\": {\"car_id\": {\"int\": [5, 9]}}");
     static const std::regex name_re("[A-Za-z_][A-Za-z0-9_]*");
+    std::vector<std::string> from_file;
     for (auto pit = it->begin(); pit != it->end(); ++pit) {
         const std::string& name = pit.key();
         std::string ptr = "/params/" + pointer_escape(name);
@@ -128,6 +129,13 @@ Params Params::draw(const std::shared_ptr<const JsonDoc>& doc, const fs::path& l
         }
         s.finish();
         p.values_[name] = value;
+        if (s.has("subset") && pit.value()["subset"].value("of", nlohmann::json()).is_string()) from_file.push_back(name);
+    }
+    // Items taken from a data file get the other params, as the file does.
+    for (const auto& name : from_file) {
+        nlohmann::json v = p.values_[name];
+        p.expand_json(v);
+        p.values_[name] = v;
     }
     return p;
 }
@@ -164,6 +172,15 @@ std::string Params::expand(const std::string& text) const {
     }
     out.append(last, text.cend());
     return out;
+}
+
+std::optional<nlohmann::json> Params::whole(const std::string& text) const {
+    std::smatch m;
+    if (values_.empty() || !std::regex_match(text, m, placeholder_re()) || !m[2].matched) return std::nullopt;
+    nlohmann::json scratch;
+    const nlohmann::json* v = lookup(m[2].str(), scratch);
+    if (!v) return std::nullopt;
+    return *v;
 }
 
 nlohmann::json Params::expand_value(const nlohmann::json& v, const std::string& ptr, const JsonDoc& doc,

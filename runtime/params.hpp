@@ -8,6 +8,7 @@
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 
 #include "runtime/json_source.hpp"
@@ -29,6 +30,29 @@ public:
     /// replaced (strings as they are, other values as JSON); anything else
     /// left as it is. For data files and the README.
     std::string expand(const std::string& text) const;
+
+    /// The param's value when `text` is exactly "{name}" (or "{name.key}")
+    /// of a declared param; nullopt otherwise.
+    std::optional<nlohmann::json> whole(const std::string& text) const;
+
+    /// A JSON data file's values expanded in place: a string that is
+    /// exactly "{name}" takes the param's value and type, other strings
+    /// have their {name}s filled in (keys are left alone). J: json or
+    /// ordered_json.
+    template <class J>
+    void expand_json(J& v) const {
+        if (values_.empty()) return;
+        if (v.is_object() || v.is_array()) {
+            for (auto& x : v) expand_json(x);
+            return;
+        }
+        if (!v.is_string()) return;
+        const auto& text = v.template get_ref<const std::string&>();
+        if (auto t = whole(text))
+            v = J::parse(t->dump());
+        else
+            v = expand(text);
+    }
 
     /// lab.json with the params expanded in every string outside "params".
     /// A string that is exactly "{name}" takes the param's value and type.

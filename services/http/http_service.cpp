@@ -124,9 +124,11 @@ public:
         if (const json* data = s.get("data")) {
             if (data->is_string()) {
                 auto rel = data->get<std::string>();
-                std::string text = read_lab_file(s, "data", rel, ctx.lab_dir, ctx.params);
+                // The file is JSON as it is; its strings take the params.
+                std::string text = read_lab_file(s, "data", rel, ctx.lab_dir, nullptr);
                 try {
                     db = ojson::parse(text);
+                    if (ctx.params) ctx.params->expand_json(db);
                 } catch (const ojson::parse_error& e) {
                     s.fail("data", "data file \"" + rel + "\" is not valid JSON: " + e.what());
                 }
