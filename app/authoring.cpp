@@ -213,7 +213,7 @@ int validate(const std::vector<fs::path>& dirs, const ValidateOptions& opt) {
     std::vector<LabResult> labs;
     for (const auto& d : dirs) {
         LabResult r;
-        r.dir = d;
+        r.dir = fs::absolute(d).lexically_normal();
         r.id = d.filename().string();
         std::set<std::string> ids;
         inspect(r, ids);

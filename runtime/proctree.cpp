@@ -13,7 +13,9 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -91,6 +93,33 @@ void become_subreaper() { ::prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); }
 
 // ---- Cgroup ----------------------------------------------------------------
 
+namespace {
+// The cgroups of a wirelab that was killed (wirelab-<pid>-<case> whose pid
+// is gone): what still runs in them is a learner's program nobody watches
+// any more; it is killed and the group removed. Once per process.
+void sweep_orphaned_groups(const std::string& parent) {
+    static std::set<std::string> swept;
+    if (!swept.insert(parent).second) return;
+    std::error_code ec;
+    for (auto it = std::filesystem::directory_iterator(parent, ec); !ec && it != std::filesystem::directory_iterator();
+         it.increment(ec)) {
+        std::string name = it->path().filename().string();
+        int owner = 0, case_id = 0;
+        char tail = 0;
+        if (std::sscanf(name.c_str(), "wirelab-%d-%d%c", &owner, &case_id, &tail) != 2 || owner <= 0) continue;
+        if (::kill(owner, 0) == 0 || errno != ESRCH) continue;  // its wirelab still runs
+        for (int round = 0; round < 20; ++round) {
+            std::istringstream in(read_small(it->path().string() + "/cgroup.procs", 1 << 20));
+            bool any = false;
+            for (int pid; in >> pid;) any = true, ::kill(pid, SIGKILL);
+            if (!any || ::rmdir(it->path().c_str()) == 0) break;
+            ::usleep(5000);
+        }
+        ::rmdir(it->path().c_str());
+    }
+}
+}  // namespace
+
 std::unique_ptr<Cgroup> Cgroup::create(const std::string& name, int pids_max) {
     if (const char* off = std::getenv("WIRELAB_NO_CGROUP"); off && *off && std::string(off) != "0")
         return nullptr;
@@ -105,6 +134,7 @@ std::unique_ptr<Cgroup> Cgroup::create(const std::string& name, int pids_max) {
         if (read_small(p + "/cgroup.subtree_control").find("pids") != std::string::npos) parents.push_back(p);
     }
     for (const auto& parent : parents) {
+        sweep_orphaned_groups(parent);
         std::string path = parent + "/" + name;
         if (::mkdir(path.c_str(), 0755) != 0 && errno != EEXIST) continue;
         auto g = std::unique_ptr<Cgroup>(new Cgroup);

@@ -3,10 +3,11 @@ every ```json check block is a check that lints, and the check reference
 covers every check kind."""
 import os
 import re
+import subprocess
 import tempfile
 import unittest
 
-from wltest import SOURCE, main, run_wirelab
+from wltest import BIN, PYTHON, SOURCE, main, run_wirelab
 
 DOCS = os.path.join(SOURCE, "docs")
 
@@ -44,6 +45,32 @@ class Docs(unittest.TestCase):
                        '"checks": [%s]}' % text)
                 r = self.lint(lab)
                 self.assertEqual(r.returncode, 0, r.stderr)
+
+    def test_authoring_walkthrough_runs(self):
+        # docs/authoring.md's ```sh test blocks, in order, in one shell, in
+        # an empty folder, with wirelab on the PATH: each block must succeed.
+        text = open(os.path.join(DOCS, "authoring.md"), encoding="utf-8").read()
+        steps = re.findall(r"^```sh test\n(.*?)^```", text, re.M | re.S)
+        self.assertGreaterEqual(len(steps), 5)
+        with tempfile.TemporaryDirectory(prefix="wirelab-authoring-") as tmp:
+            env = dict(os.environ, PATH=os.path.dirname(os.path.abspath(BIN)) + ":" + os.environ["PATH"],
+                       WIRELAB_PYTHON=PYTHON, NO_COLOR="1")
+            outputs = []
+            for i, step in enumerate(steps):
+                r = subprocess.run(["bash", "-euo", "pipefail", "-c", step], cwd=tmp, env=env,
+                                   capture_output=True, text=True, timeout=300)
+                outputs.append(r.stdout)
+                self.assertEqual(r.returncode, 0, f"step {i + 1} of docs/authoring.md failed:\n{step}\n"
+                                                  f"{r.stdout}\n{r.stderr}")
+        self.assertIn("✓ price-check: ok", outputs[0])
+        self.assertNotEqual(outputs[1].split("grace")[0].split("ada")[1], outputs[1].split("grace")[1],
+                            "two learners should get different values")
+        self.assertRegex(outputs[2], r"(?m)^2$")  # two failures in the JUnit file
+        first, second = outputs[4].split("score", 1)[0], outputs[4].split("score", 1)[1]
+        self.assertIn("✗ item-stored", first)  # the recorded run, graded with the mistyped check
+        self.assertIn('name is "doohickey", not "doohicky"', first)
+        self.assertIn("✓ item-stored", second)  # and with the fixed one
+        self.assertIn("✓ price-check: ok", outputs[4])
 
     def test_every_check_kind_is_documented(self):
         registry = open(os.path.join(SOURCE, "checks", "registry.cpp"), encoding="utf-8").read()

@@ -6,6 +6,7 @@ export (parsed by Python's json); the check model's levels, partial credit
 and the journal and python kinds; params drawn from --seed / --learner,
 and the same seed giving the same journal apart from times."""
 import datetime
+import glob
 import json
 import os
 import re
@@ -182,11 +183,21 @@ class ReportAgain(unittest.TestCase):
                 time.sleep(0.1)
             p.kill()
             p.wait(10)
-            for (pid,) in query(journal, "SELECT pid FROM cases WHERE pid IS NOT NULL"):
-                try:
-                    os.killpg(pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
+            (prog_pid,) = query(journal, "SELECT pid FROM cases")[0]
+            alive = lambda: os.path.exists(f"/proc/{prog_pid}") and "zombie" not in open(f"/proc/{prog_pid}/status").read()
+            groups = [g for g in glob.glob(f"/sys/fs/cgroup/*/wirelab-{p.pid}-*") + glob.glob(f"/sys/fs/cgroup/wirelab-{p.pid}-*")]
+            if groups:
+                # The next wirelab that starts a program finds the orphaned
+                # group, kills what runs in it and removes it.
+                self.assertEqual(run_wirelab("check", "rest-cars", "--ephemeral", "--run-dir",
+                                             os.path.join(tmp, "next"), "--", "true").returncode, 1)
+                self.assertEqual([g for g in groups if os.path.exists(g)], [])
+                deadline = time.monotonic() + 5
+                while alive() and time.monotonic() < deadline:
+                    time.sleep(0.05)
+                self.assertFalse(alive(), "the orphaned program was not killed")
+            elif alive():
+                os.killpg(prog_pid, signal.SIGKILL)
             r = run_wirelab("report", run)
             self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
             self.assertIn("the run was interrupted", r.stdout)
@@ -374,7 +385,9 @@ class Variants(unittest.TestCase):
         with tempfile.TemporaryDirectory() as tmp:
             lab = os.path.join(tmp, "lab")
             shutil.copytree(self.LAB, lab)
-            text = open(os.path.join(lab, "lab.json")).read().replace('"contains": "car 1: {brand}"',
+            with open(os.path.join(lab, "lab.json")) as f:
+                text = f.read()
+            text = text.replace('"contains": "car 1: {brand}"',
                                                                      '"contains": "car 1: {brnad}"')
             open(os.path.join(lab, "lab.json"), "w").write(text)
             r = run_wirelab("lint", lab)
