@@ -39,6 +39,7 @@ bench: setup
 	@bench/setup
 	@cmake --preset release >/dev/null
 	@cmake --build build-release -j $(JOBS)
+	@PATH="$$PATH:/usr/sbin" bench/peers.py --wirelab build-release/app/wirelab --out bench/RESULTS.md
 	@bench/fault_layer.py --wirelab build-release/app/wirelab
 
 # Fuzzing (tests/fuzz): each libFuzzer target for FUZZ_SECONDS, starting

@@ -19,6 +19,7 @@
 #include "checks/run_report.hpp"
 #include "runtime/errors.hpp"
 #include "runtime/lab.hpp"
+#include "runtime/listener.hpp"
 #include "runtime/session.hpp"
 #include "clients/registry.hpp"
 #include "services/registry.hpp"
@@ -209,9 +210,13 @@ struct ReplicaArgs {
 };
 
 int cmd_up(const std::string& name, bool ephemeral, const std::string& run_dir, const std::string& format,
-           const Variant& variant, const ReplicaArgs& replica) {
+           const Variant& variant, const ReplicaArgs& replica, bool no_traffic, const std::string& listen) {
+    if (!listen.empty() && !is_ip_address(listen))
+        return fail_env("--listen " + listen + " is not an IP address", "e.g. --listen 0.0.0.0 (every interface)");
     Lab lab = load_lab(name, variant);
     SessionOptions opt;
+    opt.traffic_journal = !no_traffic;
+    opt.listen = listen;
     opt.learner = variant.learner;
     opt.replica_of = replica.service;
     opt.port = replica.port;
@@ -413,6 +418,8 @@ int main(int argc, char** argv) {
     up->add_option("lab", lab_name, "lab id or path to a lab folder")->required();
     up->add_flag("--ephemeral", ephemeral, "listen on free ports instead of the lab's fixed ones");
     up->add_option("--run-dir", run_dir, "where to write the journal (default .wirelab/runs/<lab>-<time>)");
+    std::string up_listen;
+    up->add_option("--listen", up_listen, "bind every service to this address instead of 127.0.0.1 (e.g. 0.0.0.0)");
     up->add_option("--format", format, "text, or json: one line of JSON with the endpoints first")
         ->check(CLI::IsMember({"text", "json"}));
     add_variant(up, variant, "seed of the lab's values and random choices (faults); default: from the lab id");
@@ -421,6 +428,9 @@ int main(int argc, char** argv) {
     up->add_option("--replica", replica.service)->group("");
     up->add_option("--port", replica.port)->group("");
     up->add_option("--clock-origin", replica.clock_origin_ns)->group("");
+    // Benchmarks only (bench/peers.py): what recording the traffic costs.
+    bool no_traffic = false;
+    up->add_flag("--no-traffic-journal", no_traffic)->group("");
 
     CheckArgs ca;
     auto* check = app.add_subcommand("check", "Run a program against a lab and grade it");
@@ -489,7 +499,7 @@ int main(int argc, char** argv) {
     try {
         if (*list) return cmd_list(format);
         if (*show) return cmd_show(lab_name, variant);
-        if (*up) return cmd_up(lab_name, ephemeral, run_dir, format, variant, replica);
+        if (*up) return cmd_up(lab_name, ephemeral, run_dir, format, variant, replica, no_traffic, up_listen);
         if (*check) return cmd_check(ca);
         if (*lint) return cmd_lint(lab_name);
         if (*report) return cmd_report(run_arg, report_lab, report_format, report_out);

@@ -230,6 +230,7 @@ void Journal::attribute(std::int64_t id, Conn& c) {
 }
 
 std::int64_t Journal::open_connection(const ConnectionInfo& c) {
+    if (!traffic_) return ++untracked_id_;
     std::int64_t id = 0;
     write([&] {
         auto& s = *ins_conn_;
@@ -255,6 +256,7 @@ std::int64_t Journal::open_connection(const ConnectionInfo& c) {
 }
 
 void Journal::chunk(std::int64_t conn, Dir dir, std::string_view bytes, micros t_us) {
+    if (!traffic_) return;
     auto it = conns_.find(conn);
     if (it == conns_.end() || bytes.empty()) return;
     int d = dir == Dir::in ? 0 : 1;
@@ -281,6 +283,7 @@ void Journal::chunk(std::int64_t conn, Dir dir, std::string_view bytes, micros t
 
 void Journal::close_connection(std::int64_t conn, const std::string& closed_by,
                                const std::string& close_kind) {
+    if (!traffic_) return;
     auto it = conns_.find(conn);
     if (it == conns_.end()) return;
     attribute(conn, it->second);
@@ -303,6 +306,7 @@ void Journal::close_connection(std::int64_t conn, const std::string& closed_by,
 }
 
 void Journal::http(const json& f) {
+    if (!traffic_) return;
     auto id = insert("http", kHttpColumns, f);
     if (row_hook_ && id) row_hook_("http", id, f);
 }

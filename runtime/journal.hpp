@@ -77,6 +77,10 @@ public:
     const std::filesystem::path& file() const { return file_; }
 
     void set_meta(const std::string& key, const std::string& value);
+    /// Off: connections, bytes and HTTP exchanges are not recorded (ids are
+    /// still handed out). Only for measuring what recording costs
+    /// (`wirelab up --no-traffic-journal`, bench/); checks need it on.
+    void set_traffic(bool on) { traffic_ = on; }
 
     std::int64_t begin_case(const std::string& name, const std::string& command);
     void end_case(std::int64_t id, const CaseOutcome& outcome);
@@ -179,6 +183,8 @@ private:
     std::chrono::steady_clock::time_point start_;
     std::unique_ptr<sql::Db> db_;
     bool in_tx_ = false;
+    bool traffic_ = true;
+    std::int64_t untracked_id_ = 1'000'000'000;
     std::string error_;
     std::int64_t case_id_ = 0;
     std::map<std::int64_t, Conn> conns_;

@@ -21,12 +21,19 @@ std::string endpoint_str(const tcp::endpoint& e) {
 }
 }  // namespace
 
+bool is_ip_address(const std::string& text) {
+    boost::system::error_code ec;
+    asio::ip::make_address(text, ec);
+    return !ec;
+}
+
 ListenSpec read_listen_spec(Spec& s, const ServiceContext& ctx) {
     ListenSpec l;
     l.host = s.string("host", "127.0.0.1");
     boost::system::error_code ec;
     asio::ip::make_address(l.host, ec);
     if (ec) s.fail("host", "\"" + l.host + "\" is not an IP address", "use \"127.0.0.1\"");
+    if (!ctx.listen_host.empty()) l.host = ctx.listen_host;  // --listen, over the lab's
     l.port = static_cast<unsigned short>(s.integer("port", 0, 0, 65535));
     if (ctx.ephemeral) l.port = 0;
     if (ctx.port) l.port = *ctx.port;

@@ -28,6 +28,9 @@ struct ListenSpec {
     std::string unix_path;    // set: a unix stream socket at this path instead
 };
 
+/// True when `text` is an IPv4 or IPv6 address.
+bool is_ip_address(const std::string& text);
+
 /// Reads "host" and "port" of a service spec, validated; with "socket" (a
 /// file name), a unix stream socket in the run directory instead.
 ListenSpec read_listen_spec(Spec& spec, const ServiceContext& ctx);

@@ -46,6 +46,7 @@ struct ServiceContext {
     bool ephemeral = false;
     std::optional<unsigned short> port = std::nullopt;  // a replica's port, over the spec's
     const Params* params = nullptr;  // the lab's params, for the data files it reads
+    std::string listen_host;         // --listen: the address every service binds ("" = the lab's)
 };
 
 /// One running mock service. Constructed from its spec (validating it, no

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <ctime>
 #include <fstream>
+#include <iostream>
 #include <regex>
 
 #include "runtime/faults.hpp"
@@ -51,6 +52,8 @@ Session::Session(const Lab& lab, const ServiceKinds& kinds, SessionOptions optio
                                     : opt_.run_dir;
     std::error_code ec;
     fs::create_directories(run_dir_ / "state", ec);
+    // The run directory is its owner's alone: the journal is the evidence.
+    if (!ec) fs::permissions(run_dir_, fs::perms::owner_all, fs::perm_options::replace, ec);
     if (ec || ::access(run_dir_.c_str(), W_OK) != 0)
         throw EnvError("cannot write the run directory " + run_dir_.string() + ": " +
                            (ec ? ec.message() : std::strerror(errno)),
@@ -66,6 +69,10 @@ Session::Session(const Lab& lab, const ServiceKinds& kinds, SessionOptions optio
     journal_->set_meta("lab_dir", fs::absolute(lab_.dir).lexically_normal().string());
     seed_ = opt_.seed ? *opt_.seed : lab_.seed;
     journal_->set_meta("seed", std::to_string(seed_));
+    if (!opt_.traffic_journal) {
+        journal_->set_meta("traffic", "off");
+        journal_->set_traffic(false);
+    }
     if (!opt_.learner.empty()) journal_->set_meta("learner", opt_.learner);
     if (!lab_.params.empty()) journal_->set_meta("params", nlohmann::json(lab_.params.values()).dump());
     // The learner's socket is the one whose own address is our peer's.
@@ -93,7 +100,7 @@ Session::Session(const Lab& lab, const ServiceKinds& kinds, SessionOptions optio
         spec.get("faults");    // read by Lab::load
         spec.get("replicas");  // read by Lab::load
         ServiceContext ctx{entry.name, spec, io_, *journal_, lab_.dir, run_dir_ / "state",
-                           opt_.ephemeral, opt_.port, &lab_.params};
+                           opt_.ephemeral, opt_.port, &lab_.params, opt_.listen};
         auto svc = kind->make(ctx);  // validates the spec, replicated or not
         if (entry.replicas > 0 && opt_.replica_of.empty()) {
             const json& raw = lab_.doc->root().at(json::json_pointer(entry.pointer));
@@ -164,6 +171,13 @@ void Session::start() {
         nlohmann::json d = {{"kind", entry.kind}, {"url", ep.url()}, {"port", ep.port}};
         if (!ep.path.empty()) d["path"] = ep.path;
         journal_->event("service-start", entry.name, d);
+        boost::system::error_code bad;
+        auto addr = asio::ip::make_address(ep.host, bad);
+        if (ep.path.empty() && !bad && !addr.is_loopback() && opt_.replica_of.empty())
+            std::cerr << "wirelab: service " << entry.name << " listens on " << ep.host << ":" << ep.port
+                      << (addr.is_unspecified() ? " (every network interface)" : "")
+                      << ": other machines can connect to it" << (opt_.listen.empty() ? " (the lab's \"host\")" : " (--listen)")
+                      << std::endl;
     }
     if (!opt_.replica_of.empty()) {
         agent_ = std::make_unique<ReplicaAgent>(io_, *journal_);

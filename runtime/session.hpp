@@ -28,6 +28,8 @@ struct SessionOptions {
     bool signal_is_normal_stop = false;  // `up`: Ctrl-C ends a run as "finished"
     std::optional<std::uint64_t> seed;   // default: the lab's (Lab::seed)
     std::string learner;                 // recorded in the journal (--learner)
+    bool traffic_journal = true;         // false: benchmarks only (Journal::set_traffic)
+    std::string listen;                  // --listen ADDR: every service binds ADDR (default: the lab's, loopback)
     /// A replica process: serve only this service (its "replicas" ignored),
     /// on `port` when set, with times counted from `clock_origin`.
     std::string replica_of;
