@@ -84,14 +84,17 @@ void inspect(LabResult& r, std::set<std::string>& check_ids) {
         auto compiled = checks::compile_checks(lab);
         for (const auto& c : compiled) check_ids.insert(c.info.id);
         fs::path tmp = fs::temp_directory_path() / ("wirelab-validate-" + std::to_string(::getpid()) + "-" + lab.id);
-        {
-            SessionOptions opt;
-            opt.run_dir = tmp;
-            opt.handle_signals = false;
-            Session session(lab, service_kinds(), opt, clients::driver_kinds());
-        }
-        std::error_code ec;
-        fs::remove_all(tmp, ec);
+        struct Scratch {
+            fs::path dir;
+            ~Scratch() {
+                std::error_code ec;
+                fs::remove_all(dir, ec);
+            }
+        } scratch{tmp};
+        SessionOptions opt;
+        opt.run_dir = tmp;
+        opt.handle_signals = false;
+        Session session(lab, service_kinds(), opt, clients::driver_kinds());
     } catch (const LabError& e) {
         r.problems.push_back(e.what());
         return;

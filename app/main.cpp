@@ -1,4 +1,6 @@
 // The wirelab command line: parsing and wiring only.
+#include <signal.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -313,12 +315,14 @@ int cmd_check(const CheckArgs& a) {
         progress.begin(c.name);
         session.run_case(c, full);
         progress.end();
-        if (session.interrupted()) break;
+        if (session.interrupted() || !session.journal().error().empty()) break;
     }
     session.stop();
-    if (!session.journal().error().empty())
-        return fail_env("the journal could not be written: " + session.journal().error(),
-                        "check free disk space in " + session.run_dir().string());
+    if (const std::string& err = session.journal().error(); !err.empty())
+        return fail_env("the journal could not be written: " + err + "; the run cannot be graded",
+                        err.find("deleted") != std::string::npos
+                            ? "leave the run directory " + session.run_dir().string() + " alone while wirelab runs"
+                            : "check free disk space in " + session.run_dir().string());
 
     auto run = checks::RecordedRun::open(session.run_dir());
     checks::ReportInput in = checks::grade(lab, compiled, run);
@@ -369,14 +373,17 @@ int cmd_lint(const std::string& name) {
     Lab lab = load_lab(name);
     auto compiled = checks::compile_checks(lab);
     fs::path tmp = fs::temp_directory_path() / ("wirelab-lint-" + std::to_string(::getpid()));
-    {
-        SessionOptions opt;
-        opt.run_dir = tmp;
-        opt.handle_signals = false;
-        Session session(lab, service_kinds(), opt, clients::driver_kinds());  // validates every service spec
-    }
-    std::error_code ec;
-    fs::remove_all(tmp, ec);
+    struct Scratch {
+        fs::path dir;
+        ~Scratch() {
+            std::error_code ec;
+            fs::remove_all(dir, ec);
+        }
+    } scratch{tmp};  // removed however the validation ends
+    SessionOptions opt;
+    opt.run_dir = tmp;
+    opt.handle_signals = false;
+    Session session(lab, service_kinds(), opt, clients::driver_kinds());  // validates every service spec
     std::cout << lab.id << ": ok (" << lab.services.size() << " service(s), " << lab.cases.size()
               << " case(s), " << compiled.size() << " check(s))\n";
     return 0;
@@ -384,7 +391,21 @@ int cmd_lint(const std::string& name) {
 
 }  // namespace
 
+/// What the process needs before anything runs: as many descriptors as the
+/// system allows (a class's worth of connections; learners' programs get
+/// the lab's own limit), and a full disk or file-size limit that fails a
+/// write (the journal says so) instead of killing wirelab with SIGXFSZ.
+void prepare_process() {
+    rlimit nofile{};
+    if (::getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) {
+        nofile.rlim_cur = nofile.rlim_max;
+        ::setrlimit(RLIMIT_NOFILE, &nofile);
+    }
+    ::signal(SIGXFSZ, SIG_IGN);
+}
+
 int main(int argc, char** argv) {
+    prepare_process();
     // A lab's simulated tool is this binary under the tool's name (a link in
     // the run directory), or `wirelab tool NAME ARGS…`.
     std::string self = fs::path(argv[0]).filename().string();

@@ -173,6 +173,9 @@ class Peers:
     def nginx(self):
         root = os.path.join(self.tmp, "www")
         os.makedirs(root, exist_ok=True)
+        # nginx's worker runs as an unprivileged user: it must read the files
+        os.chmod(self.tmp, 0o755)
+        os.chmod(root, 0o755)
         json.dump(cars(), open(os.path.join(root, "cars.json"), "w"), indent=2)
         json.dump(cars()[0], open(os.path.join(root, "car1.json"), "w"), indent=2)
         port = free_port()

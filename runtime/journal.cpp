@@ -145,7 +145,14 @@ void Journal::write(F&& f) {
 }
 
 void Journal::flush() {
-    if (!in_tx_ || !error_.empty()) return;
+    if (!error_.empty()) return;
+    // Deleted under us, the file would take every write and keep none.
+    std::error_code ec;
+    if (!std::filesystem::exists(file_, ec)) {
+        error_ = "the journal " + file_.string() + " was deleted during the run";
+        return;
+    }
+    if (!in_tx_) return;
     try {
         db_->exec("COMMIT");
     } catch (const std::exception& e) {
@@ -451,7 +458,16 @@ std::int64_t Journal::insert(const char* table, std::span<const char* const> col
             cols += c;
             qs += "?";
         }
-        auto s = db_->prepare(std::string("INSERT INTO ") + table + "(" + cols + ") VALUES (" + qs + ")");
+        // One prepared statement per table and set of columns, kept: most
+        // rows of a table name the same columns.
+        std::string text = std::string("INSERT INTO ") + table + "(" + cols + ") VALUES (" + qs + ")";
+        auto cached = inserts_.find(text);
+        if (cached == inserts_.end()) cached = inserts_.emplace(text, std::make_unique<sql::Stmt>(*db_, text)).first;
+        sql::Stmt& s = *cached->second;
+        struct Reset {
+            sql::Stmt& s;
+            ~Reset() { s.reset(); }
+        } reset_after{s};
         int i = 1;
         if (!own_case) {
             if (case_id_)

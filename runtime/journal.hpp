@@ -191,6 +191,7 @@ private:
     std::size_t chunk_cap_ = 1 << 20;
     std::size_t body_cap_ = 1 << 20;
     std::unique_ptr<sql::Stmt> ins_chunk_, ins_conn_, ins_event_;
+    std::map<std::string, std::unique_ptr<sql::Stmt>> inserts_;  // insert()'s, by SQL text
 };
 
 }  // namespace wirelab

@@ -239,8 +239,21 @@ awaitable<void> StreamListener::accept_loop(std::shared_ptr<Acceptor> acc) {
                            static_cast<const void*>(uacceptor_.get()) == acc.get();
             if (ec == asio::error::operation_aborted || stopping_ || !current)
                 co_return;
+            if (ec == asio::error::no_descriptors || ec == asio::error::no_buffer_space || ec == asio::error::no_memory) {
+                // Out of descriptors: the pending connections wait in the
+                // kernel's backlog; try again shortly instead of spinning,
+                // and journal the first of a burst, not every retry.
+                if (!out_of_fds_++) journal_.event("accept-error", name_, {{"error", ec.message()}, {"retrying", true}});
+                asio::steady_timer pause(acc->get_executor(), std::chrono::milliseconds(20));
+                co_await pause.async_wait(asio::redirect_error(use_awaitable, ec));
+                continue;
+            }
             journal_.event("accept-error", name_, {{"error", ec.message()}});
             continue;
+        }
+        if (out_of_fds_) {
+            journal_.event("accept-resumed", name_, {{"retries", out_of_fds_}});
+            out_of_fds_ = 0;
         }
         ConnectionInfo info;
         info.service = name_;

@@ -126,6 +126,7 @@ private:
     std::shared_ptr<asio::local::stream_protocol::acceptor> uacceptor_;
     unsigned short port_ = 0;
     bool started_ = false, stopping_ = false;
+    int out_of_fds_ = 0;  // accepts retried since the descriptors ran out
     FaultProfile profile_;
     std::uint64_t seed_ = 0;
     std::uint64_t ordinal_ = 0;

@@ -316,7 +316,7 @@ void Process::start(std::function<void(CaseOutcome)> done) {
         sigset_t all;
         sigemptyset(&all);
         ::sigprocmask(SIG_SETMASK, &all, nullptr);
-        for (int s : {SIGPIPE, SIGINT, SIGTERM, SIGCHLD, SIGHUP, SIGQUIT}) ::signal(s, SIG_DFL);
+        for (int s : {SIGPIPE, SIGINT, SIGTERM, SIGCHLD, SIGHUP, SIGQUIT, SIGXFSZ}) ::signal(s, SIG_DFL);
         ::dup2(devnull >= 0 ? devnull : in.r, 0);
         ::dup2(out.w, 1);
         ::dup2(err.w, 2);

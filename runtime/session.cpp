@@ -155,6 +155,11 @@ void Session::tick() {
     tick_timer_.async_wait([this](error_code ec) {
         if (ec) return;
         flush();
+        // Without a journal the run proves nothing: stop the program now.
+        if (!journal_->error().empty() && current_ && current_->running() && !journal_failed_) {
+            journal_failed_ = true;
+            current_->terminate("the journal could not be written");
+        }
         tick();
     });
 }

@@ -27,12 +27,27 @@ DocState::DocState(const std::filesystem::path& file) : db_(file) {
 void DocState::write(const ojson& db, const std::set<std::string>& names) {
     db_.exec("BEGIN");
     try {
-        auto del = db_.prepare("DELETE FROM _docs WHERE collection = ?");
-        auto ins = db_.prepare("INSERT INTO _docs(collection, pos, id, doc) VALUES (?,?,?,?)");
+        // Only the documents that changed since the last write: a POST to a
+        // collection of thousands writes one row, not thousands.
+        auto del = db_.prepare("DELETE FROM _docs WHERE collection = ? AND pos >= ?");
+        auto ins = db_.prepare("INSERT OR REPLACE INTO _docs(collection, pos, id, doc) VALUES (?,?,?,?)");
         for (auto it = db.begin(); it != db.end(); ++it) {
             const std::string& name = it.key();
             if (!names.empty() && !names.count(name)) continue;
-            del.bind(1, name).exec();
+            std::vector<std::string>& before = written_[name];
+            std::vector<std::string> now;
+            auto put = [&](std::int64_t pos, const ojson& d, bool with_id) {
+                std::string text = d.dump(-1, ' ', false, ojson::error_handler_t::replace);
+                if (static_cast<std::size_t>(pos) >= before.size() || before[static_cast<std::size_t>(pos)] != text) {
+                    ins.bind(1, name).bind(2, pos);
+                    if (with_id && d.is_object() && d.contains("id"))
+                        ins.bind(3, js_string(d["id"]));
+                    else
+                        ins.bind_null(3);
+                    ins.bind(4, text).exec();
+                }
+                now.push_back(std::move(text));
+            };
             std::vector<std::string>& cols = columns_[name];
             bool new_cols = cols.empty();
             auto add_cols = [&](const ojson& d) {
@@ -47,18 +62,15 @@ void DocState::write(const ojson& db, const std::set<std::string>& names) {
                 std::int64_t pos = 0;
                 for (const auto& d : *it) {
                     add_cols(d);
-                    ins.bind(1, name).bind(2, pos++);
-                    if (d.is_object() && d.contains("id"))
-                        ins.bind(3, js_string(d["id"]));
-                    else
-                        ins.bind_null(3);
-                    ins.bind(4, d.dump(-1, ' ', false, ojson::error_handler_t::replace)).exec();
+                    put(pos++, d, true);
                 }
             } else {
                 add_cols(*it);
-                ins.bind(1, name).bind(2, 0).bind_null(3);
-                ins.bind(4, it->dump(-1, ' ', false, ojson::error_handler_t::replace)).exec();
+                put(0, *it, false);  // a singular resource: one row, no id
             }
+            if (now.size() < before.size())
+                del.bind(1, name).bind(2, static_cast<std::int64_t>(now.size())).exec();
+            before = std::move(now);
             if (new_cols && !name.empty() && name[0] != '_') {
                 std::string view = "CREATE VIEW " + quote_ident(name) + " AS SELECT ";
                 for (const auto& c : cols)
@@ -71,6 +83,7 @@ void DocState::write(const ojson& db, const std::set<std::string>& names) {
         }
         db_.exec("COMMIT");
     } catch (...) {
+        written_.clear();  // the next write writes everything again
         db_.exec("ROLLBACK");
         throw;
     }

@@ -24,6 +24,7 @@ public:
 private:
     sql::Db db_;
     std::map<std::string, std::vector<std::string>> columns_;
+    std::map<std::string, std::vector<std::string>> written_;  // each collection's rows as last written
 };
 
 }  // namespace wirelab::http

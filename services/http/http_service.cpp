@@ -31,6 +31,19 @@ using Request = bhttp::request<bhttp::string_body>;
 using Response = bhttp::response<bhttp::string_body>;
 
 namespace {
+// Beast's words for a parse error, or what is really wrong when a line
+// ends with a bare LF (Beast reports it as a bad version or value).
+template <class Buffer>
+std::string parse_error_words(const boost::system::error_code& ec, const Buffer& buffer) {
+    std::string head(static_cast<const char*>(buffer.data().data()), std::min<std::size_t>(buffer.size(), 16384));
+    for (std::size_t p = head.find('\n'); p != std::string::npos; p = head.find('\n', p + 1))
+        if (p == 0 || head[p - 1] != '\r')
+            return "a line ends with a bare LF; HTTP/1.1 lines end with CRLF (\\r\\n)";
+    return ec.message();
+}
+}  // namespace
+
+namespace {
 
 std::string http_date() {
     std::time_t t = std::time(nullptr);
@@ -454,6 +467,11 @@ private:
                 break;
             }
             if (ec == bhttp::error::end_of_stream || ec == asio::error::eof) break;
+            if (ec == bhttp::error::body_limit) {  // a Content-Length over the limit, seen in the header
+                co_await write_error(c, 413, "Payload Too Large", seq, t0,
+                                     "request body larger than " + std::to_string(body_limit_) + " bytes");
+                break;
+            }
             if (ec == bhttp::error::header_limit) {
                 co_await write_error(c, 431, "Request Header Fields Too Large", seq, t0,
                                      "request header larger than " + std::to_string(header_limit_) + " bytes");
@@ -465,7 +483,7 @@ private:
             }
             if (ec) {
                 if (is_parse_error(ec))
-                    co_await write_error(c, 400, "Bad Request", seq, t0, "malformed request: " + ec.message());
+                    co_await write_error(c, 400, "Bad Request", seq, t0, "malformed request: " + parse_error_words(ec, buffer));
                 break;
             }
             auto expect = parser.get().find(bhttp::field::expect);
@@ -481,7 +499,7 @@ private:
                                      "request body larger than " + std::to_string(body_limit_) + " bytes");
                 break;
             }
-            if (ec == bhttp::error::partial_message || c.timed_out()) {
+            if (ec == bhttp::error::partial_message || ec == asio::error::connection_reset || c.timed_out()) {
                 journal_.event("partial-request", name_, {{"seq", seq}, {"error", ec.message()}}, c.id());
                 if (c.timed_out()) c.record().closing("request body not received within 30 s");
                 break;
