@@ -481,6 +481,9 @@ def render(r, a):
               f"The 13 rest-cars checks over {j['exchanges']:,} HTTP exchanges (a real run's {j['from_real']} copied): "
               f"`wirelab report` takes {j['report_s']:.2f} s."]
     L += ["", "## Targets (issue 9)", "", targets(r), ""]
+    notes = os.path.join(HERE, "profile-notes.md")
+    if os.path.exists(notes):
+        L += [open(notes, encoding="utf-8").read()]
     return "\n".join(L)
 
 

@@ -1,6 +1,7 @@
 #include "services/http/json_store.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <cctype>
 #include <cmath>
 #include <cstdio>
@@ -175,10 +176,20 @@ bool js_falsy(const ojson* v) {
 
 // lodash-id getById: String(doc.id) === String(id).
 ojson::iterator find_by_id(ojson& coll, const std::string& id) {
+    // As JavaScript compares String(doc.id) with the path's id, without
+    // formatting every id of the collection: an integer id equals only the
+    // canonical decimal text of itself, a string id only the same text.
+    std::optional<std::int64_t> as_int;
+    std::int64_t v = 0;
+    auto [end, ec] = std::from_chars(id.data(), id.data() + id.size(), v);
+    if (ec == std::errc() && end == id.data() + id.size() && std::to_string(v) == id) as_int = v;
     return std::find_if(coll.begin(), coll.end(), [&](const ojson& d) {
         if (!d.is_object()) return false;
         auto it = d.find("id");
-        return it != d.end() && !it->is_null() && js_string(*it) == id;
+        if (it == d.end() || it->is_null()) return false;
+        if (it->is_number_integer() && !it->is_number_unsigned()) return as_int && it->get<std::int64_t>() == *as_int;
+        if (it->is_string()) return it->get_ref<const std::string&>() == id;
+        return js_string(*it) == id;
     });
 }
 
