@@ -26,6 +26,21 @@ namespace wirelab::authoring {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
+void check_services(const Lab& lab) {
+    fs::path tmp = fs::temp_directory_path() / ("wirelab-scratch-" + std::to_string(::getpid()) + "-" + lab.id);
+    struct Scratch {
+        fs::path dir;
+        ~Scratch() {
+            std::error_code ec;
+            fs::remove_all(dir, ec);
+        }
+    } scratch{tmp};
+    SessionOptions opt;
+    opt.run_dir = tmp;
+    opt.handle_signals = false;
+    Session session(lab, service_kinds(), opt, clients::driver_kinds());
+}
+
 std::optional<std::vector<std::string>> declared_failures(const fs::path& script) {
     std::ifstream in(script, std::ios::binary);
     std::string head(2000, '\0');
@@ -83,18 +98,7 @@ void inspect(LabResult& r, std::set<std::string>& check_ids) {
         r.id = lab.id;
         auto compiled = checks::compile_checks(lab);
         for (const auto& c : compiled) check_ids.insert(c.info.id);
-        fs::path tmp = fs::temp_directory_path() / ("wirelab-validate-" + std::to_string(::getpid()) + "-" + lab.id);
-        struct Scratch {
-            fs::path dir;
-            ~Scratch() {
-                std::error_code ec;
-                fs::remove_all(dir, ec);
-            }
-        } scratch{tmp};
-        SessionOptions opt;
-        opt.run_dir = tmp;
-        opt.handle_signals = false;
-        Session session(lab, service_kinds(), opt, clients::driver_kinds());
+        check_services(lab);
     } catch (const LabError& e) {
         r.problems.push_back(e.what());
         return;

@@ -7,6 +7,10 @@
 #include <string>
 #include <vector>
 
+namespace wirelab {
+struct Lab;
+}
+
 namespace wirelab::authoring {
 
 struct ValidateOptions {
@@ -24,6 +28,10 @@ int validate(const std::vector<std::filesystem::path>& labs, const ValidateOptio
 /// README, starter, solution and three mistakes). Returns 0, or 2 with a
 /// message when `dir` exists or cannot be written.
 int scaffold(const std::string& id, const std::filesystem::path& dir);
+
+/// Builds every service of `lab` in a scratch run directory (removed
+/// however it ends), which validates their specs. Throws LabError.
+void check_services(const Lab& lab);
 
 /// The ids a mistake file says it fails ("# fails: a, b" in its first
 /// lines); nullopt when it has no such line.

@@ -372,18 +372,7 @@ int cmd_journal(const std::string& run_arg, const std::string& har, const std::s
 int cmd_lint(const std::string& name) {
     Lab lab = load_lab(name);
     auto compiled = checks::compile_checks(lab);
-    fs::path tmp = fs::temp_directory_path() / ("wirelab-lint-" + std::to_string(::getpid()));
-    struct Scratch {
-        fs::path dir;
-        ~Scratch() {
-            std::error_code ec;
-            fs::remove_all(dir, ec);
-        }
-    } scratch{tmp};  // removed however the validation ends
-    SessionOptions opt;
-    opt.run_dir = tmp;
-    opt.handle_signals = false;
-    Session session(lab, service_kinds(), opt, clients::driver_kinds());  // validates every service spec
+    authoring::check_services(lab);
     std::cout << lab.id << ": ok (" << lab.services.size() << " service(s), " << lab.cases.size()
               << " case(s), " << compiled.size() << " check(s))\n";
     return 0;
