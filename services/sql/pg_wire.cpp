@@ -34,6 +34,12 @@ std::vector<Message> Reader::feed(std::string_view bytes) {
         std::size_t head = startup_ ? 4 : 5;
         if (buf_.size() < head) break;
         std::int32_t len = be32(buf_.data() + (startup_ ? 0 : 1));
+        // PostgreSQL refuses a startup packet over 10000 bytes at once
+        // (MAX_STARTUP_PACKET_LENGTH) rather than wait for it.
+        if (startup_ && len > 10000) {
+            error_ = "invalid startup packet length " + std::to_string(len);
+            break;
+        }
         if (len < 4 || static_cast<std::size_t>(len) > max_) {
             error_ = "invalid message length " + std::to_string(len);
             break;

@@ -51,6 +51,10 @@ TEST_CASE("impossible lengths are fatal", "[unit][pg]") {
     typed.feed(startup("x"));
     typed.feed(std::string("Q\x7f\xff\xff\xff", 5));
     CHECK(typed.fatal());
+    // a startup packet PostgreSQL would refuse is refused at once, not awaited
+    Reader big(1 << 30);
+    big.feed(std::string("\x01\xab\xdc\xb5\x00\x03\x00\x00", 8));
+    CHECK(big.fatal());
 }
 
 TEST_CASE("md5 passwords as libpq computes them", "[unit][pg]") {
