@@ -12,9 +12,14 @@
 #include <sstream>
 
 #include <atomic>
+#include <boost/asio/signal_set.hpp>
 #include <thread>
 
 #include "app/authoring.hpp"
+#include "classroom/classroom.hpp"
+#include "classroom/hosted.hpp"
+#include "classroom/server.hpp"
+#include "clients/classroom_client.hpp"
 #include "checks/check.hpp"
 #include "checks/journal_view.hpp"
 #include "checks/report.hpp"
@@ -209,6 +214,9 @@ struct ReplicaArgs {
     std::string service;
     std::optional<unsigned short> port;
     std::optional<long long> clock_origin_ns;
+    // a hosted classroom session: the class's faults, the ports it had
+    std::string class_faults;
+    std::vector<std::string> service_ports;  // NAME=PORT
 };
 
 int cmd_up(const std::string& name, bool ephemeral, const std::string& run_dir, const std::string& format,
@@ -216,7 +224,14 @@ int cmd_up(const std::string& name, bool ephemeral, const std::string& run_dir, 
     if (!listen.empty() && !is_ip_address(listen))
         return fail_env("--listen " + listen + " is not an IP address", "e.g. --listen 0.0.0.0 (every interface)");
     Lab lab = load_lab(name, variant);
+    if (!replica.class_faults.empty())
+        clients::apply_class_faults(lab, json::parse(replica.class_faults));
     SessionOptions opt;
+    for (const auto& sp : replica.service_ports) {
+        auto eq = sp.find('=');
+        if (eq == std::string::npos) return fail_env("--service-port " + sp + " is not NAME=PORT");
+        opt.ports[sp.substr(0, eq)] = static_cast<unsigned short>(std::stoi(sp.substr(eq + 1)));
+    }
     opt.traffic_journal = !no_traffic;
     opt.listen = listen;
     opt.learner = variant.learner;
@@ -277,10 +292,81 @@ struct CheckArgs {
     std::string out;
     std::string python;
     Variant variant;
+    std::string classroom, token;  // --classroom URL --token T
 };
 
+/// The id a lab folder declares (before it is loaded with a seed).
+std::string lab_id_of(const fs::path& dir) {
+    auto doc = JsonDoc::load(dir / "lab.json", (dir / "lab.json").lexically_normal().string());
+    return doc->root().value("id", dir.filename().string());
+}
+
+/// What a classroom said about a run about to start.
+struct ClassroomRun {
+    clients::ClassroomTarget to;
+    bool submit = true;
+};
+
+/// Before a classroom run: earlier runs kept in the outbox are sent, and
+/// the lab is loaded with the learner's seed and the class-wide faults.
+Lab load_classroom_lab(const CheckArgs& a, ClassroomRun& cr) {
+    cr.to = {a.classroom, a.token};
+    for (const auto& [lab_id, o] : clients::send_outbox(cr.to)) {
+        if (o.sent)
+            std::cerr << "classroom: sent a run of " << lab_id << " kept from earlier\n";
+        else if (o.refused)
+            std::cerr << "classroom: a kept run of " << lab_id << " was refused: " << o.error << "\n";
+    }
+    fs::path dir = find_lab(a.lab);
+    std::string id = lab_id_of(dir);
+    auto cfg = clients::fetch_lab_config(cr.to, id);
+    std::uint64_t seed = classroom_seed(a.token, id);
+    if (a.variant.seed || !a.variant.learner.empty())
+        std::cerr << "classroom: --seed and --learner are ignored: the classroom gives you your values\n";
+    if (!cfg.config) {
+        std::cerr << "classroom: cannot reach " << a.classroom << " (" << cfg.unreachable
+                  << "); running with your values but without the class's current faults\n";
+        return Lab::load(dir, service_kind_names(), clients::driver_kind_names(), seed);
+    }
+    const json& c = *cfg.config;
+    seed = c.value("seed", seed);
+    Lab lab = Lab::load(dir, service_kind_names(), clients::driver_kind_names(), seed);
+    if (c.contains("faults")) {
+        clients::apply_class_faults(lab, c["faults"]);
+        for (auto& [service, f] : c["faults"].items())
+            std::cerr << "classroom: ⚡ " << service << ": "
+                      << (f.value("description", std::string()).empty() ? f.value("name", std::string("a fault profile"))
+                                                                        : f.value("description", std::string()))
+                      << " (switched on by the trainer)\n";
+    }
+    if (!c.value("open", true)) {
+        cr.submit = false;
+        std::cerr << "classroom: " << id << " is closed in this classroom; the run is graded here but not submitted\n";
+    }
+    return lab;
+}
+
+void report_submission(const ClassroomRun& cr, const clients::SubmitOutcome& o) {
+    std::string page = cr.to.url;
+    while (!page.empty() && page.back() == '/') page.pop_back();
+    if (o.sent) {
+        std::cerr << "classroom: submitted; the classroom graded it " << o.answer.value("score", 0.0) << "/"
+                  << o.answer.value("max_score", 0.0) << " (run #" << o.answer.value("id", 0) << ") — "
+                  << page << "/learner\n";
+    } else if (o.refused) {
+        std::cerr << "classroom: not submitted: " << o.error << "\n";
+    } else {
+        std::cerr << "classroom: cannot reach " << cr.to.url << " (" << o.error << "); the run is kept in "
+                  << o.kept.string() << " and sent with your next check or `wirelab submit`\n";
+    }
+}
+
 int cmd_check(const CheckArgs& a) {
-    Lab lab = load_lab(a.lab, a.variant);
+    std::optional<ClassroomRun> room_run;
+    if (!a.classroom.empty() && a.token.empty())
+        return fail_env("--classroom needs your token", "add --token T (or set WIRELAB_TOKEN); the trainer gives it");
+    if (!a.classroom.empty()) room_run.emplace();
+    Lab lab = room_run ? load_classroom_lab(a, *room_run) : load_lab(a.lab, a.variant);
     auto compiled = checks::compile_checks(lab);
 
     std::vector<std::string> argv = a.program;
@@ -304,7 +390,7 @@ int cmd_check(const CheckArgs& a) {
     SessionOptions opt;
     opt.ephemeral = a.ephemeral;
     opt.run_dir = a.run_dir;
-    opt.learner = a.variant.learner;
+    opt.learner = room_run ? std::string() : a.variant.learner;
     Session session(lab, service_kinds(), opt, clients::driver_kinds());
     session.start();
     Progress progress(a.format == "text" && a.out.empty() && ::isatty(2) && ::isatty(1));
@@ -330,6 +416,8 @@ int cmd_check(const CheckArgs& a) {
     std::string text = checks::render(a.format, in, *run.data, a.out.empty() && color_for(1));
     if (int rc = write_out(a.out, text)) return rc;
     if (session.interrupted()) return 130;
+    if (room_run && room_run->submit)
+        report_submission(*room_run, clients::submit_run(room_run->to, lab.id, session.run_dir()));
     return checks::totals(in.results).exit_code();
 }
 
@@ -367,6 +455,104 @@ int cmd_journal(const std::string& run_arg, const std::string& har, const std::s
     opt.color = color_for(1);
     std::cout << checks::render_journal_text(j, opt) << std::flush;
     return 0;
+}
+
+struct ClassroomArgs {
+    std::string scenario, roster, state, listen = "127.0.0.1", format = "text";
+    unsigned short port = 8080;
+    bool no_hosted = false, check_only = false;
+};
+
+int cmd_classroom(const ClassroomArgs& a) {
+    if (!is_ip_address(a.listen))
+        return fail_env("--listen " + a.listen + " is not an IP address", "e.g. --listen 0.0.0.0 (every interface)");
+    auto sc = classroom::Scenario::load(a.scenario);
+    if (a.check_only) {
+        std::cout << sc.id << ": ok (" << sc.labs.size() << " lab(s), " << sc.faults.size() << " class fault(s), "
+                  << sc.schedule.size() << " event(s))\n";
+        return 0;
+    }
+    fs::path state = a.state.empty() ? fs::path(".wirelab/classroom") / sc.id : fs::path(a.state);
+    classroom::Classroom room(sc, {state});
+    int added = 0;
+    if (!a.roster.empty()) {
+        std::ifstream f(a.roster, std::ios::binary);
+        if (!f) return fail_env("cannot read the roster " + a.roster, "give a CSV file: name,email per line");
+        std::stringstream text;
+        text << f.rdbuf();
+        added = room.import_roster(classroom::parse_roster(text.str(), a.roster));
+    }
+    asio::io_context io;  // after the classroom: its handlers go first
+    std::unique_ptr<classroom::Hosted> hosted;
+    if (!a.no_hosted)
+        hosted = std::make_unique<classroom::Hosted>(
+            room, classroom::Hosted::Options{fs::read_symlink("/proc/self/exe"), state / "hosted", a.listen, 300});
+    room.on_reset = [&](const std::string& lab, std::optional<std::int64_t> learner) {
+        if (hosted) hosted->reset(lab, learner);
+    };
+    room.tick(std::chrono::system_clock::now());
+    classroom::Server server(io, room, {a.listen, a.port}, hosted.get());
+    std::string host = a.listen.find(':') != std::string::npos ? "[" + a.listen + "]" : a.listen;
+    if (a.listen == "0.0.0.0") host = "127.0.0.1";
+    std::string url = "http://" + host + ":" + std::to_string(server.port());
+    json learners = room.learners();
+    if (a.format == "json") {
+        std::cout << json{{"url", url}, {"dashboard", url + "/?token=" + room.trainer_token()},
+                          {"learner_page", url + "/learner"}, {"trainer_token", room.trainer_token()},
+                          {"join_code", room.join_code()}, {"state_dir", fs::absolute(state).string()},
+                          {"learners", learners}}
+                         .dump()
+                  << std::endl;
+    } else {
+        std::cout << "wirelab classroom: " << sc.title << " (" << sc.id << ")\n"
+                  << "  dashboard (trainer; keep this link to yourself): " << url << "/?token=" << room.trainer_token() << "\n"
+                  << "  learners' page: " << url << "/learner   join code " << room.join_code() << "\n";
+        if (!learners.empty())
+            std::cout << "  roster: " << learners.size() << " learner(s)" << (added ? " (" + std::to_string(added) + " new)" : "")
+                      << ", tokens in " << (state / "tokens.csv").string() << "\n";
+        std::cout << "  a learner runs: wirelab check LAB script.py --classroom " << url << " --token THEIR-TOKEN\n"
+                  << "  state: " << (state / "classroom.db").string() << " (a restart loses nothing)\n";
+        if (a.listen != "127.0.0.1" && a.listen != "::1")
+            std::cout << "  listening on " << a.listen << ": reachable from other machines\n";
+        std::cout << "serving until Ctrl-C" << std::endl;
+    }
+    asio::signal_set signals(io, SIGINT, SIGTERM);
+    asio::steady_timer last_call(io);
+    signals.async_wait([&](const error_code& ec, int) {
+        if (ec) return;
+        server.stop();
+        if (hosted) hosted->stop_all();
+        last_call.expires_after(std::chrono::seconds(2));
+        last_call.async_wait([&](const error_code&) { io.stop(); });
+    });
+    io.run();
+    if (a.format != "json") std::cout << "\nstopped; everything submitted is in " << (state / "classroom.db").string() << "\n";
+    return 0;
+}
+
+int cmd_submit(const std::string& run_arg, const std::string& url, const std::string& token) {
+    std::optional<clients::ClassroomTarget> to;
+    if (!url.empty()) {
+        if (token.empty()) return fail_env("--classroom needs your token", "add --token T (or set WIRELAB_TOKEN)");
+        to = clients::ClassroomTarget{url, token};
+    }
+    if (!run_arg.empty()) {
+        if (!to) return fail_env("submitting a run needs --classroom URL and --token T");
+        auto run = checks::RecordedRun::open(run_arg);
+        ClassroomRun cr{*to, true};
+        auto o = clients::submit_run(*to, run.lab_id, run.run_dir);
+        report_submission(cr, o);
+        return o.sent ? 0 : 1;
+    }
+    auto done = clients::send_outbox(to);
+    int left = 0;
+    for (const auto& [lab, o] : done) {
+        std::cout << lab << ": " << (o.sent ? "sent" : o.refused ? "refused: " + o.error : "still kept (" + o.error + ")")
+                  << "\n";
+        left += !o.sent && !o.refused;
+    }
+    if (done.empty()) std::cout << "nothing kept in " << clients::outbox_dir().string() << "\n";
+    return left ? 1 : 0;
 }
 
 int cmd_lint(const std::string& name) {
@@ -441,6 +627,27 @@ int main(int argc, char** argv) {
     // Benchmarks only (bench/peers.py): what recording the traffic costs.
     bool no_traffic = false;
     up->add_flag("--no-traffic-journal", no_traffic)->group("");
+    // How a classroom starts a learner's hosted services (not for people).
+    up->add_option("--class-faults", replica.class_faults)->group("");
+    up->add_option("--service-port", replica.service_ports)->group("");
+
+    ClassroomArgs cla;
+    auto* room = app.add_subcommand("classroom", "Run a classroom scenario: the trainer's dashboard, learners' submissions");
+    room->add_option("scenario", cla.scenario, "scenario id (scenarios/<id>.json) or path to a scenario file")->required();
+    room->add_option("--roster", cla.roster, "CSV of learners (name,email): each gets a token and their own values");
+    room->add_option("--state", cla.state, "where the classroom keeps its state (default .wirelab/classroom/<id>)");
+    room->add_option("--port", cla.port, "port of the dashboard and API (default 8080; 0: a free one)");
+    room->add_option("--listen", cla.listen, "address to bind (default 127.0.0.1; 0.0.0.0 for a class on a network)");
+    room->add_flag("--no-hosted", cla.no_hosted, "do not run services for learners (they run labs on their machines)");
+    room->add_flag("--check", cla.check_only, "validate the scenario and its labs, start nothing");
+    room->add_option("--format", cla.format, "text, or json: one line of JSON (url, tokens) first")
+        ->check(CLI::IsMember({"text", "json"}));
+
+    std::string submit_run_dir, submit_url, submit_token;
+    auto* submit = app.add_subcommand("submit", "Send runs kept while the classroom was unreachable (or one run)");
+    submit->add_option("run", submit_run_dir, "a run directory to submit (default: everything kept)");
+    submit->add_option("--classroom", submit_url, "the classroom's URL")->envname("WIRELAB_CLASSROOM");
+    submit->add_option("--token", submit_token, "your classroom token")->envname("WIRELAB_TOKEN");
 
     CheckArgs ca;
     auto* check = app.add_subcommand("check", "Run a program against a lab and grade it");
@@ -454,6 +661,9 @@ int main(int argc, char** argv) {
         ->check(CLI::IsMember(checks::report_formats()));
     check->add_option("--out", ca.out, "write the report to FILE instead of standard output");
     add_variant(check, ca.variant, "seed of the lab's values and every random choice; the same seed replays the same run");
+    check->add_option("--classroom", ca.classroom, "submit the run to this classroom (URL the trainer gives)")
+        ->envname("WIRELAB_CLASSROOM");
+    check->add_option("--token", ca.token, "your classroom token")->envname("WIRELAB_TOKEN");
     check->add_option("--python", ca.python, "Python interpreter for a script (default $WIRELAB_PYTHON or python3)");
 
     app.add_subcommand("tool", "Run a lab's command-line tool: wirelab tool NAME ARGS… (inside a lab's run)")
@@ -512,6 +722,8 @@ int main(int argc, char** argv) {
         if (*up) return cmd_up(lab_name, ephemeral, run_dir, format, variant, replica, no_traffic, up_listen);
         if (*check) return cmd_check(ca);
         if (*lint) return cmd_lint(lab_name);
+        if (*room) return cmd_classroom(cla);
+        if (*submit) return cmd_submit(submit_run_dir, submit_url, submit_token);
         if (*report) return cmd_report(run_arg, report_lab, report_format, report_out);
         if (*journal) return cmd_journal(run_arg, har, only_case, body_max);
         if (*validate) {

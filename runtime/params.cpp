@@ -39,6 +39,10 @@ std::uint64_t learner_seed(const std::string& learner, const std::string& lab_id
     return mix_seed(hash_name(learner), hash_name(lab_id)) & 0xffffffffULL;
 }
 
+std::uint64_t classroom_seed(const std::string& token, const std::string& lab_id) {
+    return learner_seed("classroom:" + token, lab_id);
+}
+
 Params Params::draw(const std::shared_ptr<const JsonDoc>& doc, const fs::path& lab_dir, std::uint64_t seed) {
     Params p;
     auto it = doc->root().find("params");

@@ -74,5 +74,8 @@ private:
 /// lab id, so `--learner` gives the same data every time and other data to
 /// someone else.
 std::uint64_t learner_seed(const std::string& learner, const std::string& lab_id);
+/// A classroom learner's seed for a lab, from their token: the same on the
+/// learner's machine (offline too) and on the classroom server.
+std::uint64_t classroom_seed(const std::string& token, const std::string& lab_id);
 
 }  // namespace wirelab

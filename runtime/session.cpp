@@ -99,8 +99,10 @@ Session::Session(const Lab& lab, const ServiceKinds& kinds, SessionOptions optio
         spec.get("kind");
         spec.get("faults");    // read by Lab::load
         spec.get("replicas");  // read by Lab::load
+        std::optional<unsigned short> port = opt_.port;
+        if (auto p = opt_.ports.find(entry.name); p != opt_.ports.end()) port = p->second;
         ServiceContext ctx{entry.name, spec, io_, *journal_, lab_.dir, run_dir_ / "state",
-                           opt_.ephemeral, opt_.port, &lab_.params, opt_.listen};
+                           opt_.ephemeral, port, &lab_.params, opt_.listen};
         auto svc = kind->make(ctx);  // validates the spec, replicated or not
         if (entry.replicas > 0 && opt_.replica_of.empty()) {
             const json& raw = lab_.doc->root().at(json::json_pointer(entry.pointer));

@@ -35,6 +35,9 @@ struct SessionOptions {
     std::string replica_of;
     std::optional<unsigned short> port;
     std::optional<std::chrono::steady_clock::time_point> clock_origin;
+    /// Ports chosen per service, over the lab's and --ephemeral (a hosted
+    /// classroom session restarted on the ports its learner already uses).
+    std::map<std::string, unsigned short> ports;
 };
 
 /// A started service as the learner sees it.
