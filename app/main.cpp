@@ -722,7 +722,14 @@ int main(int argc, char** argv) {
         if (*up) return cmd_up(lab_name, ephemeral, run_dir, format, variant, replica, no_traffic, up_listen);
         if (*check) return cmd_check(ca);
         if (*lint) return cmd_lint(lab_name);
-        if (*room) return cmd_classroom(cla);
+        if (*room) {
+            try {
+                return cmd_classroom(cla);
+            } catch (const LabError& e) {
+                std::cerr << "wirelab: the classroom cannot start: " << e.what() << "\n";
+                return 2;
+            }
+        }
         if (*submit) return cmd_submit(submit_run_dir, submit_url, submit_token);
         if (*report) return cmd_report(run_arg, report_lab, report_format, report_out);
         if (*journal) return cmd_journal(run_arg, har, only_case, body_max);

@@ -276,22 +276,31 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
         for (;;) {
             bhttp::request_parser<bhttp::string_body> parser;
             parser.header_limit(16 * 1024);
-            parser.body_limit(64 * 1024);
+            const std::size_t max_upload = classroom.options().max_upload, max_body = 64 * 1024;
+            parser.body_limit(max_upload);  // lowered below for everything but an upload
             stream->expires_after(std::chrono::seconds(30));
             co_await bhttp::async_read_header(*stream, buffer, parser, asio::redirect_error(use_awaitable, ec));
-            if (ec) break;
+            bool too_big = ec == bhttp::error::body_limit;
+            if (ec && !too_big) break;
             Target t = parse_target(parser.get().target());
             bool upload = t.parts.size() == 4 && t.parts[1] == "labs" && t.parts[3] == "submissions";
-            if (upload) parser.body_limit(classroom.options().max_upload);
-            if (!ec) co_await bhttp::async_read(*stream, buffer, parser, asio::redirect_error(use_awaitable, ec));
+            std::size_t limit = upload ? max_upload : max_body;
+            if (!too_big && !upload) {
+                parser.body_limit(max_body);
+                too_big = parser.content_length() && *parser.content_length() > max_body;
+            }
+            if (!too_big) {
+                co_await bhttp::async_read(*stream, buffer, parser, asio::redirect_error(use_awaitable, ec));
+                too_big = ec == bhttp::error::body_limit;
+            }
             Request req;
             Response res;
-            if (ec == bhttp::error::body_limit) {
-                Request dummy = parser.release();
-                res = json_reply(dummy, 413,
-                                 {{"error", "the request body is over the limit (" +
-                                                std::to_string((upload ? classroom.options().max_upload : 64 * 1024) >> 10) +
-                                                " KiB)"}});
+            if (too_big) {  // answered from the header: the body is never read
+                Request head;
+                head.version(parser.get().version());
+                res = json_reply(head, 413,
+                                 {{"error", "the request body is over the limit of " + std::to_string(limit >> 10) + " KiB"},
+                                  {"fix", upload ? "a run that large usually floods its output: print less" : "send less"}});
                 res.keep_alive(false);
             } else if (ec) {
                 break;
@@ -318,6 +327,18 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
             }
             stream->expires_after(std::chrono::seconds(60));
             co_await bhttp::async_write(*stream, res, asio::redirect_error(use_awaitable, ec));
+            if (!ec && too_big) {
+                // a lingering close: read what the client still sends (for
+                // a while, up to a bound) so that it gets to read the 413
+                // instead of a reset in the middle of its upload
+                stream->socket().shutdown(tcp::socket::shutdown_send, ec);
+                stream->expires_after(std::chrono::seconds(5));
+                std::vector<char> sink(64 * 1024);
+                std::size_t drained = 0;
+                while (!ec && drained < (64u << 20))
+                    drained += co_await stream->async_read_some(asio::buffer(sink), asio::redirect_error(use_awaitable, ec));
+                break;
+            }
             if (ec || !res.keep_alive() || stopping) break;
         }
         error_code ignore;
