@@ -73,7 +73,10 @@ std::string lower(std::string s) {
     return s;
 }
 
-std::string csv_field(const std::string& s) {
+std::string csv_field(const std::string& in) {
+    // a name a learner chose ("=HYPERLINK(…)") must not become a formula
+    // when the trainer opens the export in a spreadsheet
+    std::string s = !in.empty() && std::string("=+-@\t\r").find(in[0]) != std::string::npos ? "'" + in : in;
     if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
     std::string out = "\"";
     for (char c : s) out += c == '"' ? std::string("\"\"") : std::string(1, c);
@@ -356,7 +359,7 @@ json Classroom::join(const std::string& code, const std::string& name_in, const 
     db_->prepare("UPDATE learners SET token = ? WHERE id = ?").bind(1, token).bind(2, id).exec();
     write_tokens();
     json ev = {{"type", "learner"}, {"learner", id}, {"name", name}};
-    if (notify) notify(ev, std::nullopt);
+    if (notify) notify(ev, kTrainerOnly);
     return {{"id", id}, {"name", name}, {"email", email}, {"token", token}};
 }
 

@@ -67,6 +67,9 @@ struct ClassroomOptions {
     std::size_t max_upload = 16u << 20;  // bytes of one submission
 };
 
+/// The audience of an event only the trainer hears (a learner joined).
+constexpr std::int64_t kTrainerOnly = 0;
+
 class Classroom {
 public:
     /// Opens (or creates) the classroom's state in `opt.state_dir`. The
@@ -117,8 +120,9 @@ public:
     json export_gradescope() const;
     json export_prairielearn() const;
 
-    /// Called after every change: the event, and the learner it concerns
-    /// (nullopt: everyone — a lab opened, a fault switched).
+    /// Called after every change: the event, and who hears it: a learner's
+    /// id (that learner and the trainer), kTrainerOnly, or nullopt
+    /// (everyone — a lab opened, a fault switched).
     std::function<void(const json& event, std::optional<std::int64_t> learner)> notify;
     /// Called for a reset (hosted sessions restart their services).
     std::function<void(const std::string& lab, std::optional<std::int64_t> learner)> on_reset;

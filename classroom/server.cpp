@@ -97,7 +97,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     void publish(const json& event, std::optional<std::int64_t> learner) {
         std::string frame = "event: " + event.value("type", std::string("update")) + "\ndata: " + event.dump() + "\n\n";
         for (auto& s : subscribers) {
-            bool mine = s->who.trainer() || !learner || *learner == s->who.learner;
+            bool mine = s->who.trainer() || !learner || (*learner != kTrainerOnly && *learner == s->who.learner);
             if (!mine || s->closed) continue;
             if (s->queue.size() > 1000) {  // a reader that stopped reading: drop it
                 s->closed = true;
@@ -146,7 +146,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     static Response page(const Request& req, const std::string& html, bool report = false) {
         Response r = reply(req, bhttp::status::ok, html, "text/html; charset=utf-8");
         // a report is learner-made content: no scripts, no requests
-        r.set("Content-Security-Policy", report ? "default-src 'none'; style-src 'unsafe-inline'; img-src data:; script-src 'unsafe-inline'"
+        r.set("Content-Security-Policy", report ? "default-src 'none'; style-src 'unsafe-inline'; img-src data:; script-src 'none'"
                                                 : "default-src 'self'; style-src 'self' 'unsafe-inline'; script-src 'self' 'unsafe-inline'");
         r.set("X-Frame-Options", "SAMEORIGIN");
         return r;
@@ -163,6 +163,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
         bool post = method == bhttp::verb::post;
         if (t.path == "/" && get) return page(req, dashboard_page());
         if ((t.path == "/learner" || t.path == "/join") && get) return page(req, learner_page());
+        if (t.path == "/favicon.ico") return reply(req, bhttp::status::not_found, "", "image/x-icon");
         if (t.path == "/api/health" && get)
             return json_reply(req, 200, {{"ok", true}, {"scenario", classroom.scenario().id}});
         if (t.path == "/api/join") {

@@ -132,6 +132,11 @@ class ClassroomTest(unittest.TestCase):
             status, html = room.call("GET", "/api/submissions/1/report.html", room.tokens["Ada Lovelace"])
             self.assertEqual(status, 200)
             self.assertIn('id="score"', html)
+            # a report shows what the learner's program printed: no script may run in it
+            with urllib.request.urlopen(room.url + "/api/submissions/1/report.html?token=" + room.trainer) as r:
+                csp = r.headers["Content-Security-Policy"]
+            self.assertIn("script-src 'none'", csp)
+            self.assertIn("default-src 'none'", csp)
             status, csv = room.call("GET", "/api/export.csv", room.trainer)
             lines = csv.strip().split("\n")
             self.assertTrue(lines[0].startswith("name,email,lab,score,max_score,passed,submissions,submitted_at,"))
@@ -299,6 +304,12 @@ class ClassroomTest(unittest.TestCase):
             self.assertEqual(status, 409)
             r = self.check(room.url, joined["token"], "socket-head", os.path.join(LABS, "socket-head/solution.py"))
             self.assertIn("classroom: submitted", r.stderr)
+            # a name chosen to be a spreadsheet formula stays text in the export
+            status, evil = room.call("POST", "/api/join", body={"code": code, "name": '=HYPERLINK("http://x","y")'})
+            self.assertEqual(status, 201)
+            csv = room.call("GET", "/api/export.csv", room.trainer)[1]
+            self.assertIn('"\'=HYPERLINK(""http://x"",""y"")",,socket-head,', csv)
+            self.assertNotIn('\n"=HYPERLINK', csv)
             with open(os.path.join(self.state, "tokens.csv")) as f:
                 self.assertIn("Lin,lin@example.org," + joined["token"], f.read())
             self.assertEqual(oct(os.stat(os.path.join(self.state, "tokens.csv")).st_mode & 0o777), "0o600")
