@@ -1,5 +1,6 @@
 """The docs' examples are real: every ```json lab block is a lab that lints,
-every ```json check block is a check that lints, and the check reference
+every ```json scenario block a scenario that loads, every ```json check
+block is a check that lints, and the check reference
 covers every check kind."""
 import os
 import re
@@ -34,6 +35,18 @@ class Docs(unittest.TestCase):
             with self.subTest(doc=name):
                 r = self.lint(text)
                 self.assertEqual(r.returncode, 0, r.stderr)
+
+    def test_scenario_examples_load(self):
+        found = list(blocks("json scenario"))
+        self.assertTrue(found)
+        for name, text in found:
+            with self.subTest(doc=name), tempfile.TemporaryDirectory(prefix="wirelab-doc-") as d:
+                path = os.path.join(d, "scenario.json")
+                with open(path, "w") as f:
+                    f.write(text)
+                r = run_wirelab("classroom", path, "--check")
+                self.assertEqual(r.returncode, 0, r.stderr)
+                self.assertRegex(r.stdout, r"^rest-morning: ok \(2 lab\(s\), 1 class fault\(s\), 3 event\(s\)\)")
 
     def test_check_examples_lint(self):
         found = list(blocks("json check"))

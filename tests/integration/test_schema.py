@@ -226,5 +226,51 @@ class Schema(unittest.TestCase):
         self.assert_rejected_at(self.broken(lambda lab: lab.update(server={})), "/", "dependentRequired", "'clients'")
 
 
+
+class ScenarioSchema(unittest.TestCase):
+    """docs/scenario.schema.json: the shipped scenarios, the fixtures and the
+    documented example validate; typical mistakes do not (the schema shares
+    docs/lab.schema.json's fault profile)."""
+
+    @classmethod
+    def setUpClass(cls):
+        path = os.path.join(DOCS, "scenario.schema.json")
+        cls.schema = json.loads(read(path))
+        jsonschema.Draft202012Validator.check_schema(cls.schema)
+        resolver = jsonschema.RefResolver(base_uri="file://" + DOCS + "/", referrer=cls.schema)
+        cls.validator = jsonschema.Draft202012Validator(cls.schema, resolver=resolver)
+
+    def test_scenarios_validate(self):
+        found = sorted(glob.glob(os.path.join(SOURCE, "scenarios", "*.json")))
+        self.assertGreaterEqual(len(found), 2)
+        found.append(os.path.join(SOURCE, "tests", "integration", "classroom_fixtures", "test-day.json"))
+        for path in found:
+            with self.subTest(path=path):
+                errors = list(self.validator.iter_errors(json.loads(read(path))))
+                self.assertEqual(errors, [], describe(errors))
+
+    def test_doc_example_validates(self):
+        found = list(blocks("json scenario"))
+        self.assertGreaterEqual(len(found), 1)
+        for name, text in found:
+            errors = list(self.validator.iter_errors(json.loads(text)))
+            self.assertEqual(errors, [], f"{name}:\n" + describe(errors))
+
+    def test_mistakes_are_rejected_where_they_are(self):
+        good = json.loads(read(os.path.join(SOURCE, "tests", "integration", "classroom_fixtures", "test-day.json")))
+        for change, at in [
+            (lambda s: s["schedule"][0].update(action="opne"), "/schedule/0/action"),
+            (lambda s: s["schedule"][0].update(at="25:00"), "/schedule/0/at"),
+            (lambda s: s["schedule"][1].pop("fault"), "/schedule/1"),
+            (lambda s: s["faults"]["api-503"]["profile"].update(latncy=5), "/faults/api-503/profile"),
+            (lambda s: s["labs"][0].update(opne=True), "/labs/0"),
+            (lambda s: s.pop("labs"), "/"),
+        ]:
+            s = copy.deepcopy(good)
+            change(s)
+            errors = list(self.validator.iter_errors(s))
+            self.assertTrue(errors, f"accepted a scenario broken at {at}")
+            self.assertIn(at, [where(e) for e in errors], describe(errors))
+
 if __name__ == "__main__":
     main()
