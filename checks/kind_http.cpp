@@ -88,7 +88,8 @@ public:
             }
             obs += requests_seen(rows);
             std::string msg = *min_ == 1 ? "no request matched" :
-                              "expected at least " + std::to_string(*min_) + " matching requests, saw " + std::to_string(n);
+                              "expected " + std::string(max_ && *max_ == *min_ ? "" : "at least ") + std::to_string(*min_) +
+                                  " matching requests, saw " + std::to_string(n);
             if (*min_ == 1 && best && best_why.size() == 1) msg = "the closest request differs: " + best_why[0];
             return Verdict::fail(msg, exp_text(what), obs);
         }

@@ -86,7 +86,7 @@ std::string column_diff(const nlohmann::json& want, const nlohmann::json& got,
 }
 
 std::string show_rows(const std::vector<std::string>& cols, const std::vector<nlohmann::json>& rows) {
-    if (rows.empty()) return "no rows";
+    if (rows.empty()) return " no rows";
     std::string s;
     for (std::size_t i = 0; i < rows.size() && i < 12; ++i) s += "\n  " + show_row(cols, rows[i]);
     if (rows.size() > 12) s += "\n  … " + std::to_string(rows.size() - 12) + " more";
