@@ -65,24 +65,34 @@ bool Hosted::alive(Child& c) {
     return false;
 }
 
-void Hosted::kill_child(Child& c) {
-    if (c.pid <= 0) return;
-    ::kill(-c.pid, SIGTERM);
-    for (int i = 0; i < 300; ++i) {  // 3 s for the journal to be closed cleanly
-        int status = 0;
-        if (::waitpid(c.pid, &status, WNOHANG) != 0) {
-            c.pid = -1;
-            return;
+void Hosted::kill_children(const std::vector<Child*>& children) {
+    std::vector<Child*> left;
+    for (Child* c : children)
+        if (c->pid > 0) {
+            ::kill(-c->pid, SIGTERM);
+            left.push_back(c);
         }
-        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    for (int i = 0; i < 300 && !left.empty(); ++i) {  // 3 s for the journals to be closed cleanly
+        std::vector<Child*> still;
+        for (Child* c : left) {
+            int status = 0;
+            if (::waitpid(c->pid, &status, WNOHANG) != 0)
+                c->pid = -1;
+            else
+                still.push_back(c);
+        }
+        left.swap(still);
+        if (!left.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
-    ::kill(-c.pid, SIGKILL);
-    int status = 0;
-    ::waitpid(c.pid, &status, 0);
-    c.pid = -1;
+    for (Child* c : left) {
+        ::kill(-c->pid, SIGKILL);
+        int status = 0;
+        ::waitpid(c->pid, &status, 0);
+        c->pid = -1;
+    }
 }
 
-Hosted::Child Hosted::spawn(std::int64_t learner, const std::string& lab, const Child* previous) {
+Hosted::Launch Hosted::launch(std::int64_t learner, const std::string& lab, const Child* previous) {
     Principal who;
     who.role = Principal::Role::learner;
     who.learner = learner;
@@ -91,20 +101,22 @@ Hosted::Child Hosted::spawn(std::int64_t learner, const std::string& lab, const 
         throw ApiError(409, "lab \"" + lab + "\" cannot be hosted (its services are files, sockets or tools on your machine)",
                        "run it on your machine: wirelab check " + lab + " script.py --classroom URL --token T");
     const ScenarioLab* sl = classroom_.scenario().lab(lab);
-    Child c;
+    Launch l;
+    l.lab = lab;
+    Child& c = l.child;
     c.generation = previous ? previous->generation + 1 : 1;
     c.run_dir = opt_.dir / ("learner-" + std::to_string(learner)) / (lab + "-" + std::to_string(c.generation));
     fs::remove_all(c.run_dir);
     fs::create_directories(c.run_dir.parent_path());
+    if (previous) c.ports = previous->ports;
     std::vector<std::string> args{opt_.wirelab.string(), "up", fs::absolute(sl->dir).string(), "--ephemeral",
                                   "--format", "json", "--seed", std::to_string(cfg["seed"].get<std::uint64_t>()),
                                   "--run-dir", c.run_dir.string(), "--listen", opt_.listen};
     json faults = json::object();
     for (auto& [service, f] : cfg["faults"].items()) faults[service] = f["profile"];
     if (!faults.empty()) args.insert(args.end(), {"--class-faults", faults.dump()});
-    if (previous)
-        for (const auto& [name, port] : previous->ports) args.insert(args.end(), {"--service-port", name + "=" + std::to_string(port)});
-    fs::path log = c.run_dir.parent_path() / (lab + "-" + std::to_string(c.generation) + ".log");
+    for (const auto& [name, port] : c.ports) args.insert(args.end(), {"--service-port", name + "=" + std::to_string(port)});
+    l.log = c.run_dir.parent_path() / (lab + "-" + std::to_string(c.generation) + ".log");
 
     int out[2];
     if (::pipe2(out, O_CLOEXEC) != 0) throw ApiError(503, "the classroom is out of file descriptors", "stop some hosted sessions");
@@ -116,7 +128,7 @@ Hosted::Child Hosted::spawn(std::int64_t learner, const std::string& lab, const 
     }
     if (pid == 0) {
         ::setpgid(0, 0);
-        int err = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        int err = ::open(l.log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
         int in = ::open("/dev/null", O_RDONLY);
         ::dup2(in, 0);
         ::dup2(out[1], 1);
@@ -130,32 +142,65 @@ Hosted::Child Hosted::spawn(std::int64_t learner, const std::string& lab, const 
     ::setpgid(pid, pid);
     ::close(out[1]);
     c.pid = pid;
-    std::string line;
+    l.out = out[0];
+    return l;
+}
+
+void Hosted::await(std::vector<Launch*>& launches) {
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
-    while (line.find('\n') == std::string::npos && std::chrono::steady_clock::now() < deadline) {
-        pollfd p{out[0], POLLIN, 0};
-        if (::poll(&p, 1, 100) <= 0) continue;
-        char buf[4096];
-        ssize_t n = ::read(out[0], buf, sizeof buf);
-        if (n <= 0) break;
-        line.append(buf, static_cast<std::size_t>(n));
+    for (;;) {
+        std::vector<pollfd> fds;
+        std::vector<Launch*> waiting;
+        for (Launch* l : launches)
+            if (l->out >= 0) {
+                fds.push_back({l->out, POLLIN, 0});
+                waiting.push_back(l);
+            }
+        if (fds.empty() || std::chrono::steady_clock::now() >= deadline) break;
+        if (::poll(fds.data(), fds.size(), 100) <= 0) continue;
+        for (std::size_t i = 0; i < fds.size(); ++i) {
+            if (!(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+            Launch* l = waiting[i];
+            char buf[4096];
+            ssize_t n = ::read(l->out, buf, sizeof buf);
+            if (n > 0) l->line.append(buf, static_cast<std::size_t>(n));
+            if (n <= 0 || l->line.find('\n') != std::string::npos) {
+                ::close(l->out);
+                l->out = -1;
+            }
+        }
     }
-    ::close(out[0]);
-    json info = json::parse(line.substr(0, line.find('\n')), nullptr, false);
+    for (Launch* l : launches)
+        if (l->out >= 0) {
+            ::close(l->out);
+            l->out = -1;
+        }
+}
+
+Hosted::Child Hosted::finish(Launch& l) {
+    Child c = std::move(l.child);
+    json info = json::parse(l.line.substr(0, l.line.find('\n')), nullptr, false);
     if (!info.is_object() || !info.contains("services")) {
         kill_child(c);
-        std::string why = tail_of(log);
-        throw ApiError(500, "the hosted services of lab \"" + lab + "\" did not start" + (why.empty() ? "" : ": " + why),
-                       "tell the trainer (the log is " + log.string() + ")");
+        std::string why = tail_of(l.log);
+        throw ApiError(500, "the hosted services of lab \"" + l.lab + "\" did not start" + (why.empty() ? "" : ": " + why),
+                       "tell the trainer (the log is " + l.log.string() + ")");
     }
     for (auto& [name, s] : info["services"].items())
         if (s.contains("port") && s["port"].is_number_integer()) c.ports[name] = s["port"].get<unsigned short>();
     json env = json::object();
     for (auto& [k, v] : info["env"].items())
         if (k.rfind("WIRELAB_", 0) == 0 && k != "WIRELAB_RUN_DIR") env[k] = v;
-    c.info = {{"lab", lab}, {"services", info["services"]}, {"env", env}, {"generation", c.generation}};
+    c.info = {{"lab", l.lab}, {"services", info["services"]}, {"env", env}, {"generation", c.generation}};
     for (auto& [name, s] : c.info["services"].items()) s.erase("path");
     return c;
+}
+
+Hosted::Child Hosted::spawn(std::int64_t learner, const std::string& lab, const Child* previous) {
+    Launch l = launch(learner, lab, previous);
+    std::vector<Launch*> one{&l};
+    await(one);
+    return finish(l);
 }
 
 json Hosted::start(const Principal& who_in, const std::string& lab) {
@@ -237,20 +282,41 @@ json Hosted::check(const Principal& who_in, const std::string& lab, const json&)
 }
 
 void Hosted::reset(const std::string& lab, std::optional<std::int64_t> learner) {
-    for (auto& [key, c] : children_) {
-        if ((!lab.empty() && key.second != lab) || (learner && key.first != *learner)) continue;
-        kill_child(c);
+    // every session concerned stops at once, then all start at once: a
+    // class-wide fault switch costs one restart's time, not one per learner
+    std::vector<std::pair<Key, Child*>> chosen;
+    for (auto& [key, c] : children_)
+        if ((lab.empty() || key.second == lab) && (!learner || key.first == *learner)) chosen.emplace_back(key, &c);
+    std::vector<Child*> stopping;
+    for (auto& [key, c] : chosen) stopping.push_back(c);
+    kill_children(stopping);
+    std::vector<Launch> launches;
+    launches.reserve(chosen.size());
+    std::vector<Child*> targets;
+    for (auto& [key, c] : chosen) {
         try {
-            Child fresh = spawn(key.first, key.second, &c);
-            c = std::move(fresh);
+            launches.push_back(launch(key.first, key.second, c));
+            targets.push_back(c);
         } catch (const std::exception&) {
-            c.pid = -1;  // started again on the learner's next request
+            c->pid = -1;  // started again on the learner's next request
+        }
+    }
+    std::vector<Launch*> all;
+    for (auto& l : launches) all.push_back(&l);
+    await(all);
+    for (std::size_t i = 0; i < launches.size(); ++i) {
+        try {
+            *targets[i] = finish(launches[i]);
+        } catch (const std::exception&) {
+            targets[i]->pid = -1;
         }
     }
 }
 
 void Hosted::stop_all() {
-    for (auto& [key, c] : children_) kill_child(c);
+    std::vector<Child*> all;
+    for (auto& [key, c] : children_) all.push_back(&c);
+    kill_children(all);
     children_.clear();
 }
 

@@ -57,8 +57,23 @@ private:
         int generation = 0;
     };
     using Key = std::pair<std::int64_t, std::string>;
+    /// A `wirelab up` started, its first line (the endpoints) not read yet.
+    struct Launch {
+        Child child;
+        std::string lab;
+        int out = -1;  // its stdout
+        std::string line;
+        std::filesystem::path log;
+    };
+    Launch launch(std::int64_t learner, const std::string& lab, const Child* previous);
+    /// Reads every launch's first line (all at once, 15 s in all).
+    void await(std::vector<Launch*>& launches);
+    /// The started child, or ApiError with the log's end when it did not start.
+    Child finish(Launch& l);
     Child spawn(std::int64_t learner, const std::string& lab, const Child* previous);
-    void kill_child(Child& c);
+    /// SIGTERM to each, 3 s for all to close their journals, SIGKILL for the rest.
+    void kill_children(const std::vector<Child*>& children);
+    void kill_child(Child& c) { kill_children({&c}); }
     bool alive(Child& c);
     const Principal& need_learner(const Principal& who) const;
 

@@ -152,6 +152,31 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
         return r;
     }
 
+    /// Hosted services bound to every interface (--listen 0.0.0.0) are
+    /// reached at the address the learner reached the classroom by.
+    json reachable(json info, const Request& req) const {
+        if ((opt.listen != "0.0.0.0" && opt.listen != "::") || !info.contains("services")) return info;
+        std::string host(req[bhttp::field::host]);
+        if (host.empty()) return info;
+        if (host.front() == '[') {
+            host = host.substr(0, host.find(']') + 1);
+        } else if (auto colon = host.rfind(':'); colon != std::string::npos) {
+            host = host.substr(0, colon);
+        }
+        const std::string any = opt.listen == "::" ? "[::]" : "0.0.0.0";
+        auto fix = [&](std::string v) {
+            if (auto at = v.find(any); at != std::string::npos) v.replace(at, any.size(), host);
+            return v;
+        };
+        for (auto& [name, s] : info["services"].items()) {
+            if (s.contains("url")) s["url"] = fix(s["url"].get<std::string>());
+            if (s.contains("host")) s["host"] = host;
+        }
+        for (auto& [k, v] : info["env"].items())
+            if (v.is_string()) v = k.size() > 5 && k.compare(k.size() - 5, 5, "_HOST") == 0 ? json(host) : json(fix(v.get<std::string>()));
+        return info;
+    }
+
     static void need(bool ok, int status, const std::string& what) {
         if (!ok) throw ApiError(status, what);
     }
@@ -209,8 +234,8 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
             }
             if (p.size() >= 4 && p[3] == "hosted") {
                 if (!hosted) throw ApiError(404, "this classroom does not host services", "run the lab on your machine");
-                if (p.size() == 4 && post) return json_reply(req, 200, hosted->start(who, lab));
-                if (p.size() == 4 && get) return json_reply(req, 200, hosted->status(who, lab));
+                if (p.size() == 4 && post) return json_reply(req, 200, reachable(hosted->start(who, lab), req));
+                if (p.size() == 4 && get) return json_reply(req, 200, reachable(hosted->status(who, lab), req));
                 if (p.size() == 5 && p[4] == "check" && post) {
                     json body = req.body().empty() ? json::object() : json::parse(req.body(), nullptr, false);
                     need(body.is_object(), 400, "the body must be a JSON object (or empty)");
@@ -219,7 +244,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
                 if (p.size() == 5 && p[4] == "reset" && post) {
                     need(who.role == Principal::Role::learner, 403, "hosted services belong to a learner");
                     hosted->reset(lab, who.learner);
-                    return json_reply(req, 200, hosted->status(who, lab));
+                    return json_reply(req, 200, reachable(hosted->status(who, lab), req));
                 }
                 if (p.size() == 4 && method == bhttp::verb::delete_) return json_reply(req, 200, hosted->stop(who, lab));
             }

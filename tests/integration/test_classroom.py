@@ -393,6 +393,21 @@ class ClassroomTest(unittest.TestCase):
             self.assertEqual(after["services"]["api"]["port"], api["port"])
             status, graded = room.call("POST", "/api/labs/rest-cars/hosted/check", ada)
             self.assertEqual({c["id"]: c["status"] for c in graded["checks"]}["post-json"], "failed")
+            # the trainer switches a class-wide fault on: every hosted API of the lab restarts with it, same ports
+            self.assertEqual(room.call("POST", "/api/actions", room.trainer, {"event": "flaky"})[0], 200)
+            for token, port in ((ada, api["port"]), (alan, other["services"]["api"]["port"])):
+                status, st = room.call("GET", "/api/labs/rest-cars/hosted", token)
+                self.assertTrue(st["running"])
+                self.assertEqual(st["services"]["api"]["port"], port)
+                codes = []
+                for _ in range(6):
+                    try:
+                        with urllib.request.urlopen("http://127.0.0.1:%d/cars" % port, timeout=10) as r:
+                            codes.append(r.status)
+                    except urllib.error.HTTPError as e:
+                        codes.append(e.code)
+                self.assertEqual(codes, [200, 200, 503, 200, 200, 503])
+            self.assertEqual(room.call("GET", "/api/labs/rest-cars/hosted", ada)[1]["generation"], 3)
             # the trainer's token does not own hosted services; labs that cannot be hosted say so
             self.assertEqual(room.call("POST", "/api/labs/rest-cars/hosted", room.trainer)[0], 403)
             status, body = room.call("POST", "/api/labs/sqlite-todo/hosted", ada)
@@ -403,6 +418,19 @@ class ClassroomTest(unittest.TestCase):
         # the classroom stopped its learners' services with it
         with self.assertRaises(OSError):
             socket.create_connection(("127.0.0.1", api["port"]), timeout=2).close()
+
+    def test_a_class_on_a_network(self):
+        with Classroom(self.state, self.roster, extra=("--listen", "0.0.0.0")) as room:
+            ada = room.tokens["Ada Lovelace"]
+            self.assertEqual(room.call("GET", "/api/health")[0], 200)
+            # hosted services listen everywhere too, and are given at the address the learner used
+            status, hosted = room.call("POST", "/api/labs/rest-cars/hosted", ada)
+            api = hosted["services"]["api"]
+            self.assertEqual(api["host"], "127.0.0.1")
+            self.assertEqual(hosted["env"]["WIRELAB_API_URL"], "http://127.0.0.1:%d" % api["port"])
+            self.assertEqual(hosted["env"]["WIRELAB_API_HOST"], "127.0.0.1")
+            r = subprocess.run(["ss", "-ltnH", "sport = :%d" % api["port"]], capture_output=True, text=True)
+            self.assertIn("0.0.0.0:%d" % api["port"], r.stdout)
 
     def test_bad_scenarios_and_rosters_say_where(self):
         cases = {
