@@ -1,10 +1,12 @@
 // The wirelab command line: parsing and wiring only.
 #include <signal.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <optional>
 #include <iostream>
@@ -293,6 +295,7 @@ struct CheckArgs {
     std::string python;
     Variant variant;
     std::string classroom, token;  // --classroom URL --token T
+    bool hosted = false;           // --hosted: against the classroom's services
 };
 
 /// The id a lab folder declares (before it is loaded with a seed).
@@ -361,32 +364,103 @@ void report_submission(const ClassroomRun& cr, const clients::SubmitOutcome& o) 
     }
 }
 
+/// `check --classroom URL --token T --hosted`: the program runs here,
+/// against the learner's own services in the classroom (started afresh);
+/// the classroom grades the traffic they saw.
+int cmd_check_hosted(const CheckArgs& a, const std::vector<std::string>& argv_in) {
+    fs::path dir = find_lab(a.lab);
+    Lab lab = Lab::load(dir, service_kind_names(), clients::driver_kind_names());
+    clients::ClassroomTarget to{a.classroom, a.token};
+    json info = clients::hosted_fresh(to, lab.id);
+    std::map<std::string, std::string> env;
+    for (auto& [k, v] : info["env"].items()) env[k] = v.get<std::string>();
+    for (auto& [name, svc] : info["services"].items())
+        std::cerr << "classroom: hosted " << name << " at " << svc.value("url", std::string()) << " (fresh)\n";
+    std::vector<std::string> argv = argv_in;
+    for (auto arg : lab.cases.front().args) {
+        for (const auto& [k, v] : env)
+            for (std::string var = "${" + k + "}"; arg.find(var) != std::string::npos;) arg.replace(arg.find(var), var.size(), v);
+        argv.push_back(arg);
+    }
+    pid_t pid = ::fork();
+    if (pid < 0) return fail_env("cannot start " + argv[0]);
+    if (pid == 0) {
+        ::setpgid(0, 0);
+        for (const auto& [k, v] : env) ::setenv(k.c_str(), v.c_str(), 1);
+        std::vector<char*> cargv;
+        for (auto& x : argv) cargv.push_back(x.data());
+        cargv.push_back(nullptr);
+        ::execvp(cargv[0], cargv.data());
+        std::cerr << "wirelab: cannot run " << argv[0] << ": " << std::strerror(errno) << "\n";
+        ::_exit(127);
+    }
+    ::setpgid(pid, pid);
+    double limit = a.timeout > 0 ? a.timeout : lab.timeout_s;
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(limit);
+    int status = 0;
+    bool timed_out = false;
+    while (::waitpid(pid, &status, WNOHANG) == 0) {
+        if (std::chrono::steady_clock::now() > deadline) {
+            ::kill(-pid, SIGKILL);
+            ::waitpid(pid, &status, 0);
+            timed_out = true;
+            break;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    if (timed_out) std::cerr << "classroom: your program ran over " << limit << " s and was stopped\n";
+    json graded = clients::hosted_check(to, lab.id);
+    if (a.format == "json") return write_out(a.out, graded.dump(2) + "\n") ? 2 : graded.value("passed", false) ? 0 : 1;
+    std::ostringstream o;
+    o << "the classroom graded the traffic of your run: " << graded.value("score", 0.0) << "/"
+      << graded.value("max_score", 0.0) << " (run #" << graded.value("id", 0) << ")\n";
+    for (const auto& c : graded["checks"]) {
+        std::string st = c.value("status", std::string());
+        o << "  " << (st == "passed" ? "✓" : st == "failed" ? "✗" : "–") << " " << c.value("title", std::string()) << "\n";
+        if (st != "passed" && !c.value("message", std::string()).empty()) o << "      " << c.value("message", std::string()) << "\n";
+        if (st == "failed" && !c.value("hint", std::string()).empty()) o << "      hint: " << c.value("hint", std::string()) << "\n";
+    }
+    o << "(checks of the program itself — exit status, output, processes, timing — are graded when you run the lab "
+         "on your machine: drop --hosted)\n";
+    if (int rc = write_out(a.out, o.str())) return rc;
+    return graded.value("passed", false) ? 0 : 1;
+}
+
 int cmd_check(const CheckArgs& a) {
     std::optional<ClassroomRun> room_run;
     if (!a.classroom.empty() && a.token.empty())
         return fail_env("--classroom needs your token", "add --token T (or set WIRELAB_TOKEN); the trainer gives it");
+    if (a.hosted && a.classroom.empty())
+        return fail_env("--hosted needs the classroom", "add --classroom URL --token T (the trainer gives them)");
+    // the command to run: a script (with the Python), or `-- CMD ARGS…`
+    std::vector<std::string> argv = a.program;
+    auto program = [&]() -> int {
+        if (argv.empty())
+            return fail_env("no program to check",
+                            "run `wirelab check " + a.lab + " my_script.py` (or `-- CMD ARGS…` for any command)");
+        if (!a.dashdash) {
+            if (argv.size() > 1)
+                return fail_env("too many arguments: " + shell_quote(argv),
+                                "give one Python script, or put `--` before a command and its arguments");
+            if (!fs::exists(argv[0]))
+                return fail_env("no such file: " + argv[0], "check the path of your script");
+            std::string py = a.python;
+            if (py.empty()) {
+                const char* env = std::getenv("WIRELAB_PYTHON");
+                py = env && *env ? env : "python3";
+            }
+            argv.insert(argv.begin(), py);
+        }
+        return 0;
+    };
+    if (a.hosted) {
+        if (int rc = program()) return rc;
+        return cmd_check_hosted(a, argv);
+    }
     if (!a.classroom.empty()) room_run.emplace();
     Lab lab = room_run ? load_classroom_lab(a, *room_run) : load_lab(a.lab, a.variant);
     auto compiled = checks::compile_checks(lab);
-
-    std::vector<std::string> argv = a.program;
-    if (argv.empty())
-        return fail_env("no program to check",
-                        "run `wirelab check " + a.lab + " my_script.py` (or `-- CMD ARGS…` for any command)");
-    if (!a.dashdash) {
-        if (argv.size() > 1)
-            return fail_env("too many arguments: " + shell_quote(argv),
-                            "give one Python script, or put `--` before a command and its arguments");
-        if (!fs::exists(argv[0]))
-            return fail_env("no such file: " + argv[0], "check the path of your script");
-        std::string py = a.python;
-        if (py.empty()) {
-            const char* env = std::getenv("WIRELAB_PYTHON");
-            py = env && *env ? env : "python3";
-        }
-        argv.insert(argv.begin(), py);
-    }
-
+    if (int rc = program()) return rc;
     SessionOptions opt;
     opt.ephemeral = a.ephemeral;
     opt.run_dir = a.run_dir;
@@ -664,6 +738,8 @@ int main(int argc, char** argv) {
     check->add_option("--classroom", ca.classroom, "submit the run to this classroom (URL the trainer gives)")
         ->envname("WIRELAB_CLASSROOM");
     check->add_option("--token", ca.token, "your classroom token")->envname("WIRELAB_TOKEN");
+    check->add_flag("--hosted", ca.hosted,
+                    "run against your services in the classroom (started afresh); the classroom grades their traffic");
     check->add_option("--python", ca.python, "Python interpreter for a script (default $WIRELAB_PYTHON or python3)");
 
     app.add_subcommand("tool", "Run a lab's command-line tool: wirelab tool NAME ARGS… (inside a lab's run)")

@@ -147,6 +147,33 @@ fs::path keep(const ClassroomTarget& to, const std::string& lab, const std::stri
 
 }  // namespace
 
+namespace {
+
+json hosted_post(const ClassroomTarget& to, const std::string& path, long timeout_s) {
+    std::string empty;
+    Reply r = call("POST", base(to.url) + path, to.token, &empty, timeout_s);
+    json j = json::parse(r.body, nullptr, false);
+    if ((r.status == 200 || r.status == 201) && j.is_object()) return j;
+    if (r.status == 0) throw EnvError("cannot reach the classroom at " + to.url + " (" + r.error + ")",
+                                      "hosted services need the classroom: try again, or run the lab on your machine");
+    throw EnvError("the classroom at " + to.url + " says: " + error_of(r));
+}
+
+}  // namespace
+
+json hosted_fresh(const ClassroomTarget& to, const std::string& lab) {
+    std::string path = "/api/labs/" + escape_segment(lab) + "/hosted";
+    Reply st = call("GET", base(to.url) + path, to.token, nullptr, 10);
+    json status = json::parse(st.body, nullptr, false);
+    bool running = st.status == 200 && status.is_object() && status.value("running", false);
+    // running already (an earlier run's traffic and state): start again, fresh
+    return hosted_post(to, running ? path + "/reset" : path, 60);
+}
+
+json hosted_check(const ClassroomTarget& to, const std::string& lab) {
+    return hosted_post(to, "/api/labs/" + escape_segment(lab) + "/hosted/check", 120);
+}
+
 fs::path outbox_dir() {
     if (const char* h = std::getenv("WIRELAB_HOME"); h && *h) return fs::path(h) / "outbox";
     if (const char* h = std::getenv("HOME"); h && *h) return fs::path(h) / ".wirelab" / "outbox";

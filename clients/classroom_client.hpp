@@ -49,6 +49,13 @@ SubmitOutcome submit_run(const ClassroomTarget& to, const std::string& lab, cons
 /// tried once. Returns one outcome per run tried.
 std::vector<std::pair<std::string, SubmitOutcome>> send_outbox(const std::optional<ClassroomTarget>& to);
 
+/// Hosted mode: the learner's own services of `lab` in the classroom,
+/// started afresh (same ports when they ran before): {"services", "env"}.
+/// Throws EnvError with the classroom's words when it cannot.
+json hosted_fresh(const ClassroomTarget& to, const std::string& lab);
+/// Hosted mode: the classroom grades the traffic its services saw.
+json hosted_check(const ClassroomTarget& to, const std::string& lab);
+
 /// $WIRELAB_HOME/outbox, or ~/.wirelab/outbox.
 std::filesystem::path outbox_dir();
 

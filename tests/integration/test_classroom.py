@@ -415,6 +415,22 @@ class ClassroomTest(unittest.TestCase):
             self.assertIn("cannot be hosted", body["error"])
             hosted_dirs = os.listdir(os.path.join(self.state, "hosted"))
             self.assertEqual(sorted(hosted_dirs), ["learner-1", "learner-2"])
+            self.assertEqual(room.call("POST", "/api/actions", room.trainer, {"event": "calm"})[0], 200)
+            # `wirelab check --hosted`: the program runs here against Alan's own services, started afresh
+            # each time (the second run meets no car 7 left by the first), and the classroom grades the traffic
+            for attempt in (1, 2):
+                r = self.check(room.url, alan, "rest-cars", os.path.join(LABS, "rest-cars/solution.py"), "--hosted")
+                self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+                self.assertIn("classroom: hosted api at http://127.0.0.1:", r.stderr)
+                self.assertRegex(r.stdout, r"the classroom graded the traffic of your run: 11(\.0)?/11(\.0)? \(run #\d+\)")
+                self.assertIn("1957 Mercedes Benz 300SL", r.stdout)  # the program's own output, as it printed it
+            r = self.check(room.url, alan, "rest-cars", os.path.join(LABS, "rest-cars/mistakes/no_content_type.py"), "--hosted")
+            self.assertEqual(r.returncode, 1)
+            self.assertIn("✗ Adds car 7 with a JSON body and Content-Type: application/json", r.stdout)
+            self.assertIn("hint: Use requests.post(url, json=car)", r.stdout)
+            r = run_wirelab("check", "rest-cars", os.path.join(LABS, "rest-cars/solution.py"), "--hosted", cwd=self.tmp)
+            self.assertEqual(r.returncode, 2)
+            self.assertIn("--hosted needs the classroom", r.stderr)
         # the classroom stopped its learners' services with it
         with self.assertRaises(OSError):
             socket.create_connection(("127.0.0.1", api["port"]), timeout=2).close()
