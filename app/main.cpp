@@ -126,6 +126,13 @@ std::string declared_service(const Lab& lab, const ServiceEntry& s) {
     if (s.kind == "tool") {
         where = "a command on your PATH";
         vars = "PATH";
+    } else if (s.kind == "device") {
+        std::string names;
+        std::size_t n = 0;
+        const json devices = spec.value("devices", json::object());
+        for (auto it = devices.begin(); it != devices.end(); ++it) names += (n++ ? ", " : "") + it.key();
+        where = std::to_string(n) + " devices (" + names + "), each on its own port";
+        vars = stem + "_INVENTORY (CSV: name,host,port,username,password,enable), " + stem + "_<DEVICE>_HOST/_PORT";
     } else if (spec.contains("socket")) {
         where = std::string("unix ") + (text("type") == "datagram" ? "datagram" : "stream") + " socket " +
                 text("socket") + " in the run directory";

@@ -1,5 +1,6 @@
 #include "services/registry.hpp"
 
+#include "services/device/device_service.hpp"
 #include "services/http/http_service.hpp"
 #include "services/ipc/ipc_service.hpp"
 #include "services/nosql/nosql_service.hpp"
@@ -31,6 +32,9 @@ const ServiceKinds& service_kinds() {
          sqlite_file::make_sqlite_service},
         {"tool", "a command-line tool on the program's PATH (devctl): argv journaled, big output, failures, hangs",
          tool::make_tool_service},
+        {"device", "simulated network devices (switches), each on its own port with an IOS-style CLI: login, enable, "
+                   "configure, --More-- paging; every command journaled with its config diff",
+         device::make_device_service},
     };
     return kinds;
 }
