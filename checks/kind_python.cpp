@@ -19,7 +19,7 @@ namespace {
 
 class PythonCheck : public Check {
 public:
-    PythonCheck(Spec& s, const CheckContext& ctx) : dir_(ctx.lab.dir) {
+    PythonCheck(Spec& s, const CheckContext& ctx) : dir_(fs::absolute(ctx.lab.dir)) {
         script_ = s.string("script");
         fs::path p = dir_ / script_;
         if (!fs::is_regular_file(p))
