@@ -24,6 +24,16 @@ DocState::DocState(const std::filesystem::path& file) : db_(file) {
              "id TEXT, doc TEXT NOT NULL, PRIMARY KEY (collection, pos));");
 }
 
+void DocState::make_view(const std::string& name, const std::vector<std::string>& cols) {
+    if (name.empty() || name[0] == '_') return;
+    std::string view = "CREATE VIEW " + quote_ident(name) + " AS SELECT ";
+    for (const auto& c : cols)
+        view += "json_extract(doc, " + quote_literal("$." + quote_ident(c)) + ") AS " + quote_ident(c) + ", ";
+    view += "doc FROM _docs WHERE collection = " + quote_literal(name) + " ORDER BY pos";
+    db_.exec("DROP VIEW IF EXISTS " + quote_ident(name));
+    db_.exec(view);
+}
+
 void DocState::write(const ojson& db, const std::set<std::string>& names) {
     db_.exec("BEGIN");
     try {
@@ -71,19 +81,66 @@ void DocState::write(const ojson& db, const std::set<std::string>& names) {
             if (now.size() < before.size())
                 del.bind(1, name).bind(2, static_cast<std::int64_t>(now.size())).exec();
             before = std::move(now);
-            if (new_cols && !name.empty() && name[0] != '_') {
-                std::string view = "CREATE VIEW " + quote_ident(name) + " AS SELECT ";
-                for (const auto& c : cols)
-                    view += "json_extract(doc, " + quote_literal("$." + quote_ident(c)) + ") AS " +
-                            quote_ident(c) + ", ";
-                view += "doc FROM _docs WHERE collection = " + quote_literal(name) + " ORDER BY pos";
-                db_.exec("DROP VIEW IF EXISTS " + quote_ident(name));
-                db_.exec(view);
-            }
+            if (new_cols) make_view(name, cols);
         }
         db_.exec("COMMIT");
     } catch (...) {
         written_.clear();  // the next write writes everything again
+        db_.exec("ROLLBACK");
+        throw;
+    }
+}
+
+void DocState::write(const ojson& db, const std::map<std::string, JsonStore::Changed>& changes) {
+    std::set<std::string> whole;
+    std::map<std::string, const JsonStore::Changed*> partial;
+    for (const auto& [name, c] : changes) {
+        auto it = db.find(name);
+        bool positional = !c.all && it != db.end() && it->is_array() && written_.count(name) && !columns_[name].empty();
+        if (positional)
+            for (std::size_t pos : c.at) positional = positional && pos <= std::max(written_[name].size(), it->size());
+        if (positional)
+            partial[name] = &c;
+        else
+            whole.insert(name);
+    }
+    if (!whole.empty()) write(db, whole);
+    if (partial.empty()) return;
+    db_.exec("BEGIN");
+    try {
+        auto ins = db_.prepare("INSERT OR REPLACE INTO _docs(collection, pos, id, doc) VALUES (?,?,?,?)");
+        for (const auto& [name, c] : partial) {
+            const ojson& coll = db.at(name);
+            std::vector<std::string>& before = written_[name];
+            std::vector<std::string>& cols = columns_[name];
+            bool new_cols = false;
+            for (std::size_t pos : c->at) {  // ascending: appended positions extend `before` in order
+                if (pos >= coll.size()) continue;
+                const ojson& d = coll[pos];
+                std::string text = d.dump(-1, ' ', false, ojson::error_handler_t::replace);
+                if (d.is_object())
+                    for (auto f = d.begin(); f != d.end(); ++f)
+                        if (f.key() != "doc" && std::find(cols.begin(), cols.end(), f.key()) == cols.end()) {
+                            cols.push_back(f.key());
+                            new_cols = true;
+                        }
+                if (pos < before.size() && before[pos] == text) continue;
+                ins.bind(1, name).bind(2, static_cast<std::int64_t>(pos));
+                if (d.is_object() && d.contains("id"))
+                    ins.bind(3, js_string(d["id"]));
+                else
+                    ins.bind_null(3);
+                ins.bind(4, text).exec();
+                if (pos < before.size())
+                    before[pos] = std::move(text);
+                else
+                    before.push_back(std::move(text));
+            }
+            if (new_cols) make_view(name, cols);
+        }
+        db_.exec("COMMIT");
+    } catch (...) {
+        written_.clear();
         db_.exec("ROLLBACK");
         throw;
     }

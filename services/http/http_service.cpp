@@ -158,7 +158,7 @@ public:
         s.finish();
         store_ = std::make_unique<JsonStore>(std::move(db));
         state_ = std::make_unique<DocState>(ctx.state_dir / (name_ + ".db"));
-        state_->write(store_->db(), {});
+        state_->write(store_->db(), std::set<std::string>{});
         listener_ = std::make_unique<StreamListener>(ctx, "http", listen_,
                                                      [this](Conn& c) { return serve(c); });
     }
@@ -179,8 +179,8 @@ public:
     Endpoint endpoint() const override { return listener_->endpoint("http"); }
     std::filesystem::path state_file() const override { return state_->file(); }
     void flush() override {
-        auto dirty = store_->take_dirty();
-        if (!dirty.empty()) state_->write(store_->db(), dirty);
+        auto changes = store_->take_changes();
+        if (!changes.empty()) state_->write(store_->db(), changes);
     }
 
 private:

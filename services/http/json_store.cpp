@@ -337,7 +337,36 @@ JsonStore::JsonStore(ojson db, std::uint64_t seed) : db_(std::move(db)), rng_(se
     normalise_numbers(db_);
 }
 
-std::set<std::string> JsonStore::take_dirty() { return std::exchange(dirty_, {}); }
+std::map<std::string, JsonStore::Changed> JsonStore::take_changes() { return std::exchange(dirty_, {}); }
+
+std::set<std::string> JsonStore::take_dirty() {
+    std::set<std::string> names;
+    for (const auto& [name, c] : take_changes()) names.insert(name);
+    return names;
+}
+
+void JsonStore::touch(const std::string& name, std::optional<std::size_t> pos) {
+    Changed& c = dirty_[name];
+    if (pos)
+        c.at.insert(*pos);
+    else
+        c.all = true;
+    if (!pos) index_[name].valid = false;  // anything but a POST: rebuilt when next needed
+}
+
+JsonStore::IdIndex& JsonStore::index_of(const std::string& name, const ojson& coll) {
+    IdIndex& ix = index_[name];
+    if (ix.valid) return ix;
+    ix = IdIndex{};
+    for (const auto& d : coll) {
+        if (!d.is_object() || !d.contains("id")) continue;
+        const ojson& v = d["id"];
+        if (!ix.max || js_lt(*ix.max, v)) ix.max = v;
+        if (!v.is_null()) ix.ids.insert(js_string(v));
+    }
+    ix.valid = true;
+    return ix;
+}
 
 std::string JsonStore::new_string_id() {
     static const char alphabet[] =
@@ -580,26 +609,21 @@ StoreResponse JsonStore::create(const std::string& name, const StoreRequest& req
     ojson& coll = db_[name];
     if (!body.is_object()) return json_response(500, ojson::object());
     const ojson* id = body.contains("id") ? &body["id"] : nullptr;
+    IdIndex& ix = index_of(name, coll);
     if (js_falsy(id)) {
         // createId: max id + 1 when it is a number, else a random string.
-        const ojson* max = nullptr;
-        for (const auto& d : coll) {
-            if (!d.is_object() || !d.contains("id")) continue;
-            const ojson& v = d["id"];
-            if (!max || js_lt(*max, v)) max = &v;
-        }
         ojson next;
         if (coll.empty())
             next = 1;
-        else if (max && max->is_number())
-            next = max->is_number_float() ? ojson(max->get<double>() + 1)
-                                          : ojson(max->get<std::int64_t>() + 1);
+        else if (ix.max && ix.max->is_number())
+            next = ix.max->is_number_float() ? ojson(ix.max->get<double>() + 1)
+                                             : ojson(ix.max->get<std::int64_t>() + 1);
         else
             next = new_string_id();
         body["id"] = next;
     }
     std::string sid = js_string(body["id"]);
-    if (find_by_id(coll, sid) != coll.end()) {
+    if (ix.ids.count(sid)) {
         StoreResponse r;
         r.status = 500;
         r.content_type = "text/html; charset=utf-8";
@@ -607,7 +631,9 @@ StoreResponse JsonStore::create(const std::string& name, const StoreRequest& req
         return r;
     }
     coll.push_back(body);
-    dirty_.insert(name);
+    if (!ix.max || js_lt(*ix.max, body["id"])) ix.max = body["id"];
+    if (!body["id"].is_null()) ix.ids.insert(sid);
+    touch(name, coll.size() - 1);
     StoreResponse r = json_response(201, body);
     r.headers.emplace_back("Access-Control-Expose-Headers", "Location");
     r.headers.emplace_back("Location", req.base_url + req.target + "/" + sid);
@@ -631,7 +657,8 @@ StoreResponse JsonStore::update(const std::string& name, const std::string& id,
     } else {
         for (auto f = body.begin(); f != body.end(); ++f) doc[f.key()] = f.value();
     }
-    dirty_.insert(name);
+    touch(name, static_cast<std::size_t>(it - coll.begin()));
+    if (!req.method.empty() && req.method != "PUT") index_[name].valid = false;  // a PATCH may change the id
     return json_response(200, doc);
 }
 
@@ -640,7 +667,7 @@ StoreResponse JsonStore::destroy(const std::string& name, const std::string& id)
     auto it = find_by_id(coll, id);
     if (it == coll.end()) return not_found();
     coll.erase(it);
-    dirty_.insert(name);
+    touch(name);
     remove_dependents();
     return json_response(200, ojson::object());
 }
@@ -664,7 +691,7 @@ void JsonStore::remove_dependents() {
                     }
                 if (dangling) {
                     d = c->erase(d);
-                    dirty_.insert(c.key());
+                    touch(c.key());
                     again = true;
                 } else {
                     ++d;
@@ -686,7 +713,7 @@ StoreResponse JsonStore::singular(const std::string& name, const StoreRequest& r
     } else {
         db_[name] = body;
     }
-    dirty_.insert(name);
+    touch(name);
     return json_response(m == "POST" ? 201 : 200, db_[name]);
 }
 

@@ -6,6 +6,9 @@
 // bodies are what a learner prints.
 #pragma once
 #include <functional>
+#include <map>
+#include <optional>
+#include <unordered_set>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <set>
@@ -43,7 +46,16 @@ public:
 
     StoreResponse handle(const StoreRequest& req);
     const ojson& db() const { return db_; }
-    /// Names changed since the last call (for persistence).
+    /// What changed in a collection since the last take: every document
+    /// (`all`: a delete shifts the rest, a singular resource changed), or
+    /// the documents at these positions (a POST's, a PUT's).
+    struct Changed {
+        bool all = false;
+        std::set<std::size_t> at;
+    };
+    /// The changes since the last call, by collection (for persistence).
+    std::map<std::string, Changed> take_changes();
+    /// Only the names of take_changes().
     std::set<std::string> take_dirty();
 
 private:
@@ -54,9 +66,21 @@ private:
     StoreResponse singular(const std::string& name, const StoreRequest& req);
     void remove_dependents();
     std::string new_string_id();
+    void touch(const std::string& name, std::optional<std::size_t> pos = std::nullopt);
+
+    /// A collection's ids (as String(id)) and its largest id, kept up to
+    /// date by POST and rebuilt after any other change: createId and the
+    /// duplicate check without a scan of the collection.
+    struct IdIndex {
+        bool valid = false;
+        std::unordered_set<std::string> ids;
+        std::optional<ojson> max;
+    };
+    IdIndex& index_of(const std::string& name, const ojson& coll);
 
     ojson db_;
-    std::set<std::string> dirty_;
+    std::map<std::string, Changed> dirty_;
+    std::map<std::string, IdIndex> index_;
     std::mt19937_64 rng_;
 };
 

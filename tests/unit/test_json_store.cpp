@@ -2,7 +2,12 @@
 // answer and how the collection changes.
 #include <catch2/catch.hpp>
 
+#include "services/http/doc_state.hpp"
 #include "services/http/json_store.hpp"
+
+#include <unistd.h>
+
+#include <filesystem>
 
 using namespace wirelab::http;
 
@@ -215,4 +220,58 @@ TEST_CASE("query strings decode + and %XX", "[unit][http]") {
     CHECK(q[1].second == "Rapide");
     CHECK(q[2].first == "flag");
     CHECK(q[2].second.empty());
+}
+
+TEST_CASE("POST ids come from an index that follows every change", "[unit][http]") {
+    JsonStore s(cars());
+    CHECK(ojson::parse(call(s, "POST", "/cars", R"({"brand": "A"})").body)["id"] == 7);
+    // a PATCH that changes an id, a DELETE of the largest: the next id follows
+    CHECK(call(s, "PATCH", "/cars/7", R"({"id": 40})").status == 200);
+    CHECK(ojson::parse(call(s, "POST", "/cars", R"({"brand": "B"})").body)["id"] == 41);
+    CHECK(call(s, "POST", "/cars", R"({"id": 40})").status == 500);  // still taken
+    CHECK(call(s, "DELETE", "/cars/41").status == 200);
+    CHECK(ojson::parse(call(s, "POST", "/cars", R"({"brand": "C"})").body)["id"] == 41);
+    CHECK(call(s, "POST", "/cars", R"({"id": "x"})").status == 201);
+    CHECK(call(s, "POST", "/cars", R"({"id": "x"})").status == 500);
+    auto changes = s.take_changes();
+    REQUIRE(changes.count("cars"));
+    CHECK(changes["cars"].all);  // the DELETE shifted the rest
+    call(s, "POST", "/cars", R"({"brand": "D"})");
+    call(s, "PUT", "/cars/2", R"({"brand": "E"})");
+    changes = s.take_changes();
+    CHECK_FALSE(changes["cars"].all);
+    CHECK(changes["cars"].at == std::set<std::size_t>{1, s.db()["cars"].size() - 1});
+}
+
+TEST_CASE("the state file written change by change equals one written whole", "[unit][http]") {
+    namespace fs = std::filesystem;
+    fs::path dir = fs::temp_directory_path() / ("wirelab-docstate-" + std::to_string(::getpid()));
+    fs::create_directories(dir);
+    JsonStore s(cars());
+    {
+        DocState by_change(dir / "a.db");
+        by_change.write(s.db(), std::set<std::string>{});
+        call(s, "POST", "/cars", R"({"brand": "Volvo", "colour": "red"})");  // a new column
+        by_change.write(s.db(), s.take_changes());
+        call(s, "PUT", "/cars/3", R"({"brand": "Saab"})");
+        call(s, "POST", "/cars", R"({"brand": "Fiat"})");
+        by_change.write(s.db(), s.take_changes());
+        call(s, "DELETE", "/cars/1");
+        call(s, "POST", "/cars", R"({"brand": "Lada"})");
+        by_change.write(s.db(), s.take_changes());
+        DocState whole(dir / "b.db");
+        whole.write(s.db(), std::set<std::string>{});
+    }
+    auto rows = [&](const char* file) {
+        wirelab::sql::Db db(dir / file, wirelab::sql::Db::Mode::read_only);
+        std::vector<std::string> out;
+        auto q = db.prepare("SELECT pos || ' ' || coalesce(id, '-') || ' ' || doc FROM _docs ORDER BY collection, pos");
+        while (q.step()) out.push_back(q.text(0));
+        auto v = db.prepare("SELECT brand, colour FROM cars WHERE colour IS NOT NULL");
+        while (v.step()) out.push_back("view: " + v.text(0) + " " + v.text(1));
+        return out;
+    };
+    CHECK(rows("a.db") == rows("b.db"));
+    CHECK(rows("a.db").back() == "view: Volvo red");
+    fs::remove_all(dir);
 }
