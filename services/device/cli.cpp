@@ -258,7 +258,7 @@ std::string CliSession::line(const std::string& raw) {
         return "Password: ";
     }
     if (mode_ == Mode::password) {
-        CommandRecord rec{"login", "login " + user_, "", {}, 0};
+        CommandRecord rec{"login", "login " + user_, "login", "", {}, 0};
         if (user_ == d_.spec.username && text == d_.spec.password) {
             mode_ = Mode::exec;
             failures_ = 0;
@@ -275,7 +275,7 @@ std::string CliSession::line(const std::string& raw) {
         return "% Login invalid\r\n\r\nUsername: ";
     }
     if (mode_ == Mode::enable_password) {
-        CommandRecord rec{"exec", "enable", "", {}, 0};
+        CommandRecord rec{"exec", "enable", "enable", "", {}, 0};
         if (text == d_.spec.enable_secret) {
             mode_ = Mode::privileged;
             records_.push_back(rec);
@@ -288,7 +288,7 @@ std::string CliSession::line(const std::string& raw) {
     }
     if (mode_ == Mode::copy_dest) {
         mode_ = Mode::privileged;
-        CommandRecord rec{"privileged", "copy running-config startup-config", "", {}, 0};
+        CommandRecord rec{"privileged", "copy running-config startup-config", "copy", "", {}, 0};
         std::string dest = lower(text);
         if (!dest.empty() && dest != "startup-config") {
             rec.error = "%Error opening " + text + " (No such file or directory)";
@@ -346,6 +346,7 @@ std::string CliSession::exec_command(const std::vector<std::string>& w, const st
     std::string cmd = privileged ? keyword(w[0], {"enable", "disable", "show", "terminal", "exit", "logout", "quit",
                                                   "configure", "write", "copy"}, &ambiguous)
                                  : keyword(w[0], {"enable", "show", "terminal", "exit", "logout", "quit"}, &ambiguous);
+    rec.command = cmd.empty() ? lower(w[0]) : cmd;
     if (ambiguous) return error("% Ambiguous command:  \"" + w[0] + "\"", rec);
     if (cmd.empty()) return invalid(at[0], rec);
     if (cmd == "exit" || cmd == "logout" || cmd == "quit") {
@@ -463,6 +464,7 @@ std::string CliSession::config_command(const std::vector<std::string>& w, const 
         Interface* f = c.find(interface_);
         std::string cmd = keyword(w[0], {"description", "ip", "no", "shutdown", "switchport", "exit", "end", "interface",
                                          "do", "vlan", "hostname"}, &ambiguous);
+        rec.command = cmd.empty() ? lower(w[0]) : cmd;
         bool negate = cmd == "no";
         std::size_t k = negate ? 1 : 0;
         std::string sub = cmd;
@@ -550,6 +552,7 @@ std::string CliSession::config_command(const std::vector<std::string>& w, const 
         if (cmd.empty()) return invalid(at[0], rec);
     } else if (mode_ == Mode::config_vlan) {
         std::string cmd = keyword(w[0], {"name", "no", "exit", "end", "vlan", "interface", "do", "hostname"}, &ambiguous);
+        rec.command = cmd.empty() ? lower(w[0]) : cmd;
         if (cmd == "name" || (cmd == "no" && w.size() > 1 && keyword(w[1], {"name"}) == "name")) {
             if (cmd == "name" && w.size() < 2) return error(kIncomplete, rec);
             std::string name = cmd == "name" ? w[1] : default_vlan_name(vlan_);
@@ -567,6 +570,7 @@ std::string CliSession::config_command(const std::vector<std::string>& w, const 
 
     // global configuration (also reached from the sub-modes, as IOS does)
     std::string cmd = keyword(w[0], {"hostname", "vlan", "no", "interface", "end", "exit", "do"}, &ambiguous);
+    rec.command = cmd.empty() ? lower(w[0]) : cmd;
     if (ambiguous) return error("% Ambiguous command:  \"" + w[0] + "\"", rec);
     if (cmd.empty()) return invalid(at[0], rec);
     if (cmd == "end") {

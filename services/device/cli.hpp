@@ -47,6 +47,7 @@ struct DeviceSpec {
 struct CommandRecord {
     std::string mode;                // exec, privileged, config, config-if, config-vlan
     std::string line;                // as typed
+    std::string command;             // its first keyword in full ("configure" for "conf t"), or the word typed
     std::string error;               // "% Invalid input detected at '^' marker." … or ""
     std::vector<std::string> diff;   // "+ vlan 10", "-  shutdown": running-config lines changed
     std::size_t output_bytes = 0;

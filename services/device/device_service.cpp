@@ -1,6 +1,7 @@
 #include "services/device/device_service.hpp"
 
 #include <fstream>
+#include <sstream>
 #include <regex>
 
 #include "runtime/journal.hpp"
@@ -177,6 +178,22 @@ private:
                         {"protocol", "cli"}, {"data", r.line}, {"json", detail.dump()}};
             if (!r.error.empty()) row["error"] = r.error;
             journal_.message(row);
+            // the same command in the commands table, for `commands` checks
+            json args = json::array();
+            std::istringstream words(r.line);
+            std::string w;
+            words >> w;  // the command word itself
+            while (words >> w) args.push_back(w);
+            std::string name = r.command.empty() ? "?" : r.command;
+            for (auto& ch : name) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+            std::string reply;
+            for (const auto& d : r.diff) reply += (reply.empty() ? "" : "; ") + d;
+            if (reply.size() > 200) reply = reply.substr(0, 200) + "…";
+            json cmd = {{"service", name_}, {"connection_id", c.id()}, {"seq", seq}, {"db", 0}, {"name", name},
+                        {"args", args.dump(-1, ' ', false, json::error_handler_t::replace)},
+                        {"reply", reply.empty() ? "ok" : reply}, {"in_multi", false}};
+            if (!r.error.empty()) cmd["error"] = r.error;
+            journal_.command(cmd);
             dirty_ = dirty_ || !r.diff.empty() || r.line.rfind("copy", 0) == 0 || r.line.rfind("write", 0) == 0;
         }
     }

@@ -80,6 +80,12 @@ class DeviceLab(unittest.TestCase):
                 self.assertIn(("name users", "sw1", "config-vlan", '["+  name users"]'), rows)
                 self.assertIn(("name voice", "sw4", "config-vlan", '["+  name voice","-  name phones"]'), rows)
                 self.assertFalse([r for r in rows if r[0] == "admin"], "the password is never journaled")
+                # the same commands in the commands table, first keyword in full
+                names = [n for (n,) in db.execute("SELECT c.name FROM commands c JOIN cases k ON k.id = c.case_id "
+                                                  "WHERE k.name = 'first' AND c.service = 'net'")]
+                self.assertEqual(names.count("WRITE"), 5)
+                self.assertEqual(names.count("LOGIN"), 5)
+                self.assertIn("CONFIGURE", names)
                 # sw3 had vlan 10 users already: not configured again
                 self.assertNotIn(("vlan 10", "sw3"), [(r[0], r[1]) for r in rows])
                 # the state: running and startup configs as tables

@@ -104,7 +104,9 @@ TEST_CASE("configuration changes are recorded as running-config diffs", "[device
     s.run("end");
     auto recs = s.cli.take_records();
     REQUIRE(recs.size() == 11);
+    CHECK(recs[0].command == "configure");  // typed "configure terminal"
     CHECK(recs[1].line == "vlan 10");
+    CHECK(recs[1].command == "vlan");
     CHECK(recs[1].mode == "config");
     CHECK(recs[1].diff == std::vector<std::string>{"+ vlan 10", "+ !"});
     CHECK(recs[2].diff == std::vector<std::string>{"+  name users"});
