@@ -201,14 +201,17 @@ std::string CliSession::feed(std::string_view bytes) {
             out += more_key(c);
             continue;
         }
+        bool secret = mode_ == Mode::password || mode_ == Mode::enable_password;
         if (c == '\r' || c == '\n') {
             skip_lf_ = c == '\r';
             std::string l = std::move(pending_);
             pending_.clear();
+            if (d_.spec.echo) out += "\r\n";
             out += line(l);
             continue;
         }
         if (c == '\0') continue;  // telnet's CR NUL
+        if (d_.spec.echo && !secret && c != '\x1a' && pending_.size() < 4096) out += c;
         if (c == '\x1a' && (mode_ == Mode::config || mode_ == Mode::config_if || mode_ == Mode::config_vlan)) {
             pending_.clear();
             out += line("end");

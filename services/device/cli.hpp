@@ -40,6 +40,7 @@ struct DeviceSpec {
     std::string name;                 // the key under "devices"
     std::string username = "admin", password = "admin", enable_secret = "enable";
     std::size_t page_lines = 24;      // lines per page before --More-- (0: never)
+    bool echo = false;                // echo what is typed, as a telnet session does (not passwords)
     Config config;                    // the running config at start (also the startup config)
 };
 

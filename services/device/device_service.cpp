@@ -47,6 +47,7 @@ public:
         defaults.password = s.string("password", "admin");
         defaults.enable_secret = s.string("enable", "enable");
         defaults.page_lines = static_cast<std::size_t>(s.integer("page_lines", 24, 0, 512));
+        defaults.echo = s.boolean("echo", false);
         int ports_default = static_cast<int>(s.integer("interfaces", 8, 1, 96));
 
         const json& devs = s.required("devices");

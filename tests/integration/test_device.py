@@ -177,6 +177,19 @@ class DeviceLab(unittest.TestCase):
             closes = db.execute("SELECT count(*) FROM connections WHERE service = 'net'").fetchone()[0]
             self.assertGreaterEqual(closes, 4)
 
+    def test_echo_like_a_telnet_session(self):
+        with Up(os.path.join(HERE, "device_fixtures", "echo")) as up:
+            port = int(inventory(up)["r1"]["port"])
+            c = Cli(port)
+            c.until(b"Username: ")
+            c.send("admin")
+            self.assertEqual(c.until(b"Password: "), "admin\r\nPassword: ")
+            c.send("s3cret")
+            self.assertEqual(c.until(b"r1>"), "\r\n\r\nr1>")  # the password is not echoed
+            c.send("show clock")
+            self.assertEqual(c.until(b"r1>"), "show clock\r\n*12:00:00.000 UTC Tue Dec 1 2026\r\nr1>")
+            c.send("exit")
+
     def test_show_names_the_devices(self):
         r = run_wirelab("show", LAB)
         self.assertEqual(r.returncode, 0, r.stderr)

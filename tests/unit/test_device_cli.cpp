@@ -229,3 +229,16 @@ TEST_CASE("interface names and abbreviations", "[device][unit]") {
     CHECK(expand_interface("x0/1").empty());
     CHECK(expand_interface("g").empty());
 }
+
+TEST_CASE("echo: what is typed comes back, passwords do not", "[device][unit]") {
+    Device dev = make_switch();
+    dev.spec.echo = true;
+    CliSession cli(dev);
+    cli.start();
+    CHECK(cli.feed("admin\r\n") == "admin\r\nPassword: ");
+    CHECK(cli.feed("admin\r\n") == "\r\n\r\nsw1>");  // the password is not echoed
+    CHECK(cli.feed("show clock\r\n") == "show clock\r\n*12:00:00.000 UTC Tue Dec 1 2026\r\nsw1>");
+    CHECK(cli.feed("en") == "en");  // a line typed a piece at a time
+    CHECK(cli.feed("able\r\n") == "able\r\nPassword: ");
+    CHECK(cli.feed("enable\r\n") == "\r\nsw1#");
+}
