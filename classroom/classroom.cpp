@@ -40,6 +40,9 @@ std::string random_hex(std::size_t bytes) {
     return out;
 }
 
+/// A learner's token: their id (to find them) and 128 random bits.
+std::string learner_token_for(std::int64_t id) { return "wl-" + std::to_string(id) + "-" + random_hex(16); }
+
 std::string random_code() {
     std::random_device rd;
     static const char* alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789";  // no 0/O, 1/I
@@ -131,13 +134,10 @@ std::vector<std::pair<int, std::vector<std::string>>> split_csv(const std::strin
     return rows;
 }
 
-struct Row {
-    std::int64_t id, learner;
-    std::string lab;
-    double score, max;
-    bool passed;
-    std::int64_t at;
-};
+/// A schedule event as the action it fires.
+json as_action(const ScheduleEvent& e) {
+    return {{"action", e.action}, {"lab", e.lab}, {"fault", e.fault}, {"service", e.service}};
+}
 
 }  // namespace
 
@@ -280,7 +280,7 @@ int Classroom::import_roster(const std::vector<RosterRow>& rows) {
             .exec();
         std::int64_t id = db_->last_rowid();
         db_->prepare("UPDATE learners SET token = ? WHERE id = ?")
-            .bind(1, "wl-" + std::to_string(id) + "-" + random_hex(16))
+            .bind(1, learner_token_for(id))
             .bind(2, id)
             .exec();
         ++added;
@@ -355,7 +355,7 @@ json Classroom::join(const std::string& code, const std::string& name_in, const 
         .bind(3, now_ms())
         .exec();
     std::int64_t id = db_->last_rowid();
-    std::string token = "wl-" + std::to_string(id) + "-" + random_hex(16);
+    std::string token = learner_token_for(id);
     db_->prepare("UPDATE learners SET token = ? WHERE id = ?").bind(1, token).bind(2, id).exec();
     write_tokens();
     json ev = {{"type", "learner"}, {"learner", id}, {"name", name}};
@@ -762,8 +762,7 @@ json Classroom::act(const json& a, const std::string& by) {
         if (!a["event"].is_string()) throw ApiError(400, "\"event\" must be a schedule event's id");
         const ScheduleEvent* e = sc_.event(a["event"].get<std::string>());
         if (!e) throw ApiError(404, "no schedule event \"" + a["event"].get<std::string>() + "\"");
-        json as = {{"action", e->action}, {"lab", e->lab}, {"fault", e->fault}, {"service", e->service}};
-        return apply(as, by, e->id);
+        return apply(as_action(*e), by, e->id);
     }
     return apply(a, by, "");
 }
@@ -783,8 +782,7 @@ std::vector<json> Classroom::tick(std::chrono::system_clock::time_point now) {
         auto s = db_->prepare("SELECT 1 FROM actions WHERE event = ? AND by = 'schedule'");
         s.bind(1, e.id);
         if (s.step()) continue;
-        json as = {{"action", e.action}, {"lab", e.lab}, {"fault", e.fault}, {"service", e.service}};
-        fired.push_back(apply(as, "schedule", e.id));
+        fired.push_back(apply(as_action(e), "schedule", e.id));
     }
     return fired;
 }
@@ -852,19 +850,11 @@ std::string Classroom::export_csv() const {
     return out.str();
 }
 
-json Classroom::export_gradescope() const {
+json Classroom::export_results(const char* format) const {
     json out = json::array();
     for (auto& r : best_rows())
         out.push_back({{"name", r["name"]}, {"email", r["email"]}, {"lab", r["lab"]}, {"submission", r["submission"]},
-                       {"results", r["gradescope"]}});
-    return out;
-}
-
-json Classroom::export_prairielearn() const {
-    json out = json::array();
-    for (auto& r : best_rows())
-        out.push_back({{"name", r["name"]}, {"email", r["email"]}, {"lab", r["lab"]}, {"submission", r["submission"]},
-                       {"results", r["prairielearn"]}});
+                       {"results", r[format]}});
     return out;
 }
 

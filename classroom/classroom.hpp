@@ -117,8 +117,8 @@ public:
     /// name,email,lab,score,max_score,passed,submissions,submitted_at, then
     /// one column per check ("lab/check"); the best run of each learner and lab.
     std::string export_csv() const;
-    json export_gradescope() const;
-    json export_prairielearn() const;
+    json export_gradescope() const { return export_results("gradescope"); }
+    json export_prairielearn() const { return export_results("prairielearn"); }
 
     /// Called after every change: the event, and who hears it: a learner's
     /// id (that learner and the trainer), kTrainerOnly, or nullopt
@@ -130,6 +130,8 @@ public:
 private:
     json apply(const json& action, const std::string& by, const std::string& event_id);
     json best_rows() const;
+    /// Each learner's best run of each lab, its results in `format`.
+    json export_results(const char* format) const;
     std::string learner_token(std::int64_t id) const;
     std::string meta(const std::string& key) const;
     void set_meta(const std::string& key, const std::string& value);

@@ -188,6 +188,11 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
         bool post = method == bhttp::verb::post;
         if (t.path == "/" && get) return page(req, dashboard_page());
         if ((t.path == "/learner" || t.path == "/join") && get) return page(req, learner_page());
+        if (t.path == "/common.js" && get) {
+            Response r = reply(req, bhttp::status::ok, common_script(), "text/javascript; charset=utf-8");
+            r.set(bhttp::field::cache_control, "no-cache");
+            return r;
+        }
         if (t.path == "/favicon.ico") return reply(req, bhttp::status::not_found, "", "image/x-icon");
         if (t.path == "/api/health" && get)
             return json_reply(req, 200, {{"ok", true}, {"scenario", classroom.scenario().id}});

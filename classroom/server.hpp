@@ -33,8 +33,9 @@ private:
     std::shared_ptr<Impl> impl_;
 };
 
-/// The pages served from the binary (classroom/web/, embedded at build time).
+/// The pages (and their shared script) served from the binary (classroom/web/, embedded at build time).
 const std::string& dashboard_page();
 const std::string& learner_page();
+const std::string& common_script();
 
 }  // namespace wirelab::classroom
