@@ -131,8 +131,11 @@ std::string declared_service(const Lab& lab, const ServiceEntry& s) {
         std::size_t n = 0;
         const json devices = spec.value("devices", json::object());
         for (auto it = devices.begin(); it != devices.end(); ++it) names += (n++ ? ", " : "") + it.key();
-        where = std::to_string(n) + " devices (" + names + "), each on its own port";
-        vars = stem + "_INVENTORY (CSV: name,host,port,username,password,enable), " + stem + "_<DEVICE>_HOST/_PORT";
+        bool api = spec.value("restconf", false);
+        where = std::to_string(n) + " devices (" + names + "), each on its own port" +
+                (api ? ", with a RESTCONF API on another" : "");
+        vars = stem + "_INVENTORY (CSV: name,host,port,username,password,enable" + (api ? ",restconf" : "") + "), " +
+               stem + "_<DEVICE>_HOST/_PORT" + (api ? ", " + stem + "_<DEVICE>_RESTCONF_URL" : "");
     } else if (spec.contains("socket")) {
         where = std::string("unix ") + (text("type") == "datagram" ? "datagram" : "stream") + " socket " +
                 text("socket") + " in the run directory";

@@ -35,13 +35,6 @@ std::string keyword(const std::string& word, std::initializer_list<const char*> 
     return n == 1 ? found : std::string();
 }
 
-/// The name IOS gives a VLAN created without one: "VLAN0010".
-std::string default_vlan_name(int id) {
-    char name[16];
-    std::snprintf(name, sizeof name, "VLAN%04d", id);
-    return name;
-}
-
 bool parse_int(const std::string& s, int lo, int hi, int& out) {
     if (s.empty() || s.size() > 6 || s.find_first_not_of("0123456789") != std::string::npos) return false;
     out = std::stoi(s);
@@ -87,6 +80,12 @@ std::vector<std::string> split_lines(const std::string& text) {
 
 }  // namespace
 
+std::string default_vlan_name(int id) {
+    char name[16];
+    std::snprintf(name, sizeof name, "VLAN%04d", id);
+    return name;
+}
+
 std::string expand_interface(const std::string& word, const std::string& next) {
     std::string w = word;
     auto digit = w.find_first_of("0123456789");
@@ -108,6 +107,23 @@ std::string expand_interface(const std::string& word, const std::string& next) {
             found = full;
         }
     return found.empty() ? std::string() : found + number;
+}
+
+std::string address_problem(const Config& c, const std::string& name, const std::string& ip_text,
+                            const std::string& mask_text) {
+    std::uint32_t ip = 0, mask = 0;
+    if (!parse_ipv4(ip_text, ip)) return "% Invalid address " + ip_text;
+    if (!parse_ipv4(mask_text, mask) || !valid_mask(mask)) return "% Invalid mask " + mask_text;
+    if (mask != 0xffffffffu && ((ip & ~mask) == 0 || (ip | mask) == 0xffffffffu))
+        return "Bad mask /" + std::to_string(__builtin_popcount(mask)) + " for address " + ip_text;
+    for (const auto& other : c.interfaces)
+        if (other.name != name && !other.ip.empty()) {
+            std::uint32_t oip = 0, omask = 0;
+            parse_ipv4(other.ip, oip);
+            parse_ipv4(other.mask, omask);
+            if ((oip & omask) == (ip & omask)) return "% " + ip_text + " overlaps with " + other.name;
+        }
+    return "";
 }
 
 std::vector<std::string> line_diff(const std::string& before, const std::string& after) {
@@ -136,6 +152,8 @@ Interface* Config::find(const std::string& full_name) {
         if (lower(i.name) == lower(full_name)) return &i;
     return nullptr;
 }
+
+const Interface* Config::find(const std::string& full_name) const { return const_cast<Config*>(this)->find(full_name); }
 
 std::string Config::render() const {
     std::ostringstream o;
@@ -501,16 +519,7 @@ std::string CliSession::config_command(const std::vector<std::string>& w, const 
             std::uint32_t ip = 0, mask = 0;
             if (!parse_ipv4(w[2], ip)) return invalid(at[2], rec);
             if (!parse_ipv4(w[3], mask) || !valid_mask(mask)) return invalid(at[3], rec);
-            if (mask != 0xffffffffu && ((ip & ~mask) == 0 || (ip | mask) == 0xffffffffu))
-                return error("Bad mask /" + std::to_string(__builtin_popcount(mask)) + " for address " + w[2], rec);
-            for (const auto& other : c.interfaces)
-                if (other.name != f->name && !other.ip.empty()) {
-                    std::uint32_t oip = 0, omask = 0;
-                    parse_ipv4(other.ip, oip);
-                    parse_ipv4(other.mask, omask);
-                    if ((oip & omask) == (ip & omask))
-                        return error("% " + w[2] + " overlaps with " + other.name, rec);
-                }
+            if (auto problem = address_problem(c, f->name, w[2], w[3]); !problem.empty()) return error(problem, rec);
             f->ip = w[2];
             f->mask = w[3];
             return "";
@@ -603,6 +612,11 @@ std::string CliSession::config_command(const std::vector<std::string>& w, const 
     if (cmd == "interface") {
         if (w.size() < 2) return error(kIncomplete, rec);
         std::string full = expand_interface(w[1], w.size() > 2 ? w[2] : std::string());
+        if (!full.empty() && full.rfind("Loopback", 0) == 0 && !c.find(full)) {  // a loopback is created by naming it
+            Interface lo;
+            lo.name = full;
+            c.interfaces.push_back(lo);
+        }
         if (full.empty() || !c.find(full)) return invalid(at[1], rec);
         interface_ = c.find(full)->name;
         mode_ = Mode::config_if;

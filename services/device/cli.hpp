@@ -33,6 +33,7 @@ struct Config {
     /// The text of `show running-config` (from "!" to "end").
     std::string render() const;
     Interface* find(const std::string& full_name);
+    const Interface* find(const std::string& full_name) const;
 };
 
 /// What a lab declares about one device.
@@ -64,6 +65,14 @@ struct Device {
 
 /// "Gi0/1", "g0/1", "gigabitethernet 0/1" → "GigabitEthernet0/1" (or "").
 std::string expand_interface(const std::string& word, const std::string& next = {});
+
+/// The name IOS gives a VLAN created without one: "VLAN0010".
+std::string default_vlan_name(int id);
+
+/// What is wrong with giving interface `name` of `c` the address
+/// `ip`/`mask` in IOS's words (a bad address or mask, host bits of zeros or
+/// ones, a subnet another interface has), or "" when nothing is.
+std::string address_problem(const Config& c, const std::string& name, const std::string& ip, const std::string& mask);
 
 /// Lines of `after` not in `before` ("+ …") and of `before` not in `after` ("- …"), in order.
 std::vector<std::string> line_diff(const std::string& before, const std::string& after);

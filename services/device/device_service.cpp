@@ -9,6 +9,8 @@
 #include "runtime/listener.hpp"
 #include "runtime/sqlite.hpp"
 #include "services/device/cli.hpp"
+#include "services/device/restconf.hpp"
+#include "services/http/http_front.hpp"
 
 namespace wirelab::device {
 
@@ -49,6 +51,8 @@ public:
         defaults.page_lines = static_cast<std::size_t>(s.integer("page_lines", 24, 0, 512));
         defaults.echo = s.boolean("echo", false);
         int ports_default = static_cast<int>(s.integer("interfaces", 8, 1, 96));
+        bool restconf = s.boolean("restconf", false);
+        int restconf_base = static_cast<int>(s.integer("restconf_base_port", 0, 0, 65000));
 
         const json& devs = s.required("devices");
         if (!devs.is_object() || devs.empty())
@@ -121,6 +125,13 @@ public:
             Slot* slot = devices_.back().get();
             slot->listener = std::make_unique<StreamListener>(ctx, "device", listen,
                                                               [this, slot](Conn& c) { return serve(*slot, c); });
+            if (restconf) {
+                ListenSpec api = listen;
+                api.port = static_cast<unsigned short>(restconf_base && !ctx.ephemeral ? restconf_base + index : 0);
+                slot->restconf = std::make_unique<http::HttpFront>(
+                    ctx, "device", api, http::HttpOptions{},
+                    [this, slot](const http::HttpRequest& r) { return serve_restconf(*slot, r); });
+            }
         }
         s.finish();
         state_path_ = ctx.state_dir / (name_ + ".db");
@@ -128,18 +139,28 @@ public:
     }
 
     void start() override {
-        for (auto& d : devices_) d->listener->start();
+        for (auto& d : devices_) {
+            d->listener->start();
+            if (d->restconf) d->restconf->start();
+        }
+        bool api = devices_.front()->restconf != nullptr;
         std::ofstream inv(inventory_);
-        inv << "name,host,port,username,password,enable\n";
-        for (auto& d : devices_)
+        inv << "name,host,port,username,password,enable" << (api ? ",restconf" : "") << "\n";
+        for (auto& d : devices_) {
             inv << d->device.spec.name << "," << d->listener->host() << "," << d->listener->port() << ","
-                << d->device.spec.username << "," << d->device.spec.password << "," << d->device.spec.enable_secret << "\n";
+                << d->device.spec.username << "," << d->device.spec.password << "," << d->device.spec.enable_secret;
+            if (api) inv << "," << restconf_url(*d);
+            inv << "\n";
+        }
         write_state();
     }
     void stop() override {
         if (stopped_) return;
         stopped_ = true;
-        for (auto& d : devices_) d->listener->stop();
+        for (auto& d : devices_) {
+            d->listener->stop();
+            if (d->restconf) d->restconf->stop();
+        }
         write_state();
     }
     void flush() override { write_state(); }
@@ -147,7 +168,10 @@ public:
     Endpoint endpoint() const override { return devices_.front()->listener->endpoint("tcp"); }
     std::filesystem::path state_file() const override { return state_path_; }
     void set_faults(const FaultProfile& p, std::uint64_t seed) override {
-        for (auto& d : devices_) d->listener->set_faults(p, seed);
+        for (auto& d : devices_) {
+            d->listener->set_faults(p, seed);
+            if (d->restconf) d->restconf->set_faults(p, seed);
+        }
     }
     void add_environment(std::map<std::string, std::string>& env) const override {
         std::string stem = service_env_stem(name_);
@@ -157,6 +181,10 @@ public:
             std::string dev = stem + "_" + upper_stem(d->device.spec.name);
             env[dev + "_HOST"] = d->listener->host();
             env[dev + "_PORT"] = std::to_string(d->listener->port());
+            if (d->restconf) {
+                env[dev + "_RESTCONF_URL"] = restconf_url(*d);
+                env[dev + "_RESTCONF_PORT"] = std::to_string(d->restconf->port());
+            }
             all += (all.empty() ? "" : ",") + d->device.spec.name + "=" + d->listener->host() + ":" +
                    std::to_string(d->listener->port());
         }
@@ -168,8 +196,37 @@ private:
         explicit Slot(DeviceSpec s) : device(std::move(s)) {}
         Device device;
         std::unique_ptr<StreamListener> listener;
+        std::unique_ptr<http::HttpFront> restconf;
         int sessions = 0;
     };
+
+    static std::string restconf_url(const Slot& d) {
+        return "http://" + d.restconf->host() + ":" + std::to_string(d.restconf->port()) + "/restconf";
+    }
+
+    /// One RESTCONF request on the device's running config; a change is
+    /// journaled as a `config-change` event with its diff.
+    http::HttpReply serve_restconf(Slot& slot, const http::HttpRequest& req) {
+        RestconfRequest rr;
+        rr.method = req.method;
+        rr.path = req.path;
+        rr.content_type = std::string(req.header("Content-Type"));
+        rr.accept = std::string(req.header("Accept"));
+        rr.authorization = std::string(req.header("Authorization"));
+        rr.body = req.body;
+        RestconfReply r = restconf(slot.device, rr);
+        if (!r.diff.empty() || r.saved) {
+            journal_.event(r.saved ? "config-saved" : "config-change", name_,
+                           {{"device", slot.device.spec.name}, {"via", "restconf"}, {"method", req.method},
+                            {"path", req.path}, {"diff", r.diff}}, req.connection_id);
+            write_state();
+        }
+        http::HttpReply out;
+        out.status = r.status;
+        out.headers = std::move(r.headers);
+        out.body = std::move(r.body);
+        return out;
+    }
 
     void journal_records(Slot& slot, Conn& c, int& seq, CliSession& cli) {
         for (auto& r : cli.take_records()) {

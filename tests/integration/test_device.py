@@ -10,6 +10,7 @@ import random
 import socket
 import sqlite3
 import struct
+import subprocess
 import tempfile
 import time
 import unittest
@@ -189,6 +190,65 @@ class DeviceLab(unittest.TestCase):
             c.send("show clock")
             self.assertEqual(c.until(b"r1>"), "show clock\r\n*12:00:00.000 UTC Tue Dec 1 2026\r\nr1>")
             c.send("exit")
+
+    def test_restconf_with_curl_and_the_cli_share_one_config(self):
+        lab = os.path.join(LABS, "restconf-interfaces")
+        with Up(lab) as up:
+            inv = inventory(up)
+            api = inv["r1"]["restconf"]
+            self.assertEqual(api, up.info["env"]["WIRELAB_NET_R1_RESTCONF_URL"])
+            g1 = api + "/data/ietf-interfaces:interfaces/interface=GigabitEthernet0%2F1"
+
+            def curl(*args):
+                r = subprocess.run(["curl", "-s", "-u", "admin:admin", "-w", "\n%{http_code}", *args],
+                                   capture_output=True, text=True, timeout=20)
+                body, _, code = r.stdout.rpartition("\n")
+                return int(code), body
+
+            code, body = curl(g1)
+            self.assertEqual(code, 200)
+            self.assertEqual(json.loads(body)["ietf-interfaces:interface"]["description"], "old uplink")
+            code, body = curl("-X", "PATCH", "-H", "Content-Type: application/yang-data+json", "-d",
+                              '{"ietf-interfaces:interface": {"description": "from curl"}}', g1)
+            self.assertEqual(code, 204, body)
+            code, body = curl("-X", "PATCH", "-H", "Content-Type: application/json", "-d", "{}", g1)
+            self.assertEqual(code, 415)
+            self.assertIn("application/yang-data+json", json.loads(body)["ietf-restconf:errors"]["error"][0]["error-message"])
+            code, _ = curl("--path-as-is", api + "/data/ietf-interfaces:interfaces/interface=GigabitEthernet0/1")
+            self.assertEqual(code, 404)
+            # the CLI sees what RESTCONF changed, and RESTCONF what the CLI changes
+            c = Cli(int(inv["r1"]["port"]))
+            c.login("r1")
+            c.send("enable")
+            c.until(b"Password: ")
+            c.send("enable")
+            c.until(b"r1#")
+            c.send("terminal length 0")
+            c.until(b"r1#")
+            c.send("show running-config")
+            self.assertIn(" description from curl", c.until(b"r1#"))
+            c.send("configure terminal")
+            c.until(b"r1(config)#")
+            c.send("interface Gi0/2")
+            c.until(b"r1(config-if)#")
+            c.send("description from the cli")
+            c.until(b"r1(config-if)#")
+            code, body = curl(api + "/data/ietf-interfaces:interfaces/interface=GigabitEthernet0%2F2/description")
+            self.assertEqual(json.loads(body), {"ietf-interfaces:description": "from the cli"})
+            # junk on the API port: a 400, and the API keeps serving
+            j = socket.create_connection(("127.0.0.1", int(inv["r1"]["restconf"].split(":")[2].split("/")[0])), timeout=5)
+            OPEN.append(j)
+            j.sendall(bytes(random.Random(3).randrange(256) for _ in range(5000)) + b"\r\n\r\n")
+            self.assertTrue(j.recv(100).startswith(b"HTTP/1.1 400"))
+            code, _ = curl(g1)
+            self.assertEqual(code, 200)
+            up.stop()
+            db = sqlite3.connect(up.journal)
+            changes = db.execute("SELECT json_extract(detail, '$.device'), json_extract(detail, '$.diff') FROM events "
+                                 "WHERE kind = 'config-change'").fetchall()
+            self.assertEqual(changes, [("r1", '["+  description from curl","-  description old uplink"]')])
+            statuses = [s for (s,) in db.execute("SELECT status FROM http WHERE service = 'net' ORDER BY id")]
+            self.assertEqual(statuses, [200, 204, 415, 404, 200, 400, 200])
 
     def test_show_names_the_devices(self):
         r = run_wirelab("show", LAB)
