@@ -13,6 +13,9 @@ namespace {
 using ojson = nlohmann::ordered_json;
 constexpr const char* kYang = "application/yang-data+json";
 
+/// JSON text; bytes that are not UTF-8 (a path may carry any) become U+FFFD.
+std::string text(const ojson& j, int indent = 2) { return j.dump(indent, ' ', false, ojson::error_handler_t::replace); }
+
 /// One node of the (small) YANG schema the device implements.
 struct Node {
     std::string name, module;
@@ -67,11 +70,11 @@ RestconfReply error_reply(const Refusal& r) {
     if (!r.path.empty()) e["error-path"] = r.path;
     e["error-message"] = r.message;
     out.headers.push_back({"Content-Type", kYang});
-    out.body = ojson{{"ietf-restconf:errors", {{"error", ojson::array({e})}}}}.dump(2);
+    out.body = text(ojson{{"ietf-restconf:errors", {{"error", ojson::array({e})}}}});
     return out;
 }
 
-std::string key_text(const ojson& v) { return v.is_string() ? v.get<std::string>() : v.dump(); }
+std::string key_text(const ojson& v) { return v.is_string() ? v.get<std::string>() : text(v, -1); }
 
 std::string percent_encode(const std::string& s) {
     std::string out;
@@ -466,7 +469,7 @@ RestconfReply data_reply(int status, const ojson& body) {
     RestconfReply r;
     r.status = status;
     r.headers.push_back({"Content-Type", kYang});
-    r.body = body.dump(2);
+    r.body = text(body);
     return r;
 }
 
@@ -638,7 +641,7 @@ RestconfReply handle(Device& d, const RestconfRequest& req) {
 
 }  // namespace
 
-std::string restconf_data(const Config& c) { return to_tree(c).dump(2); }
+std::string restconf_data(const Config& c) { return text(to_tree(c)); }
 
 RestconfReply restconf(Device& device, const RestconfRequest& request) {
     try {

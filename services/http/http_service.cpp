@@ -4,6 +4,7 @@
 
 #include <openssl/sha.h>
 
+#include <ctime>
 #include <map>
 #include <optional>
 
@@ -12,6 +13,7 @@
 #include "runtime/journal.hpp"
 #include "runtime/lab.hpp"
 #include "runtime/seeding.hpp"
+#include "services/http/auth.hpp"
 #include "services/http/doc_state.hpp"
 #include "services/http/http_front.hpp"
 #include "services/http/json_store.hpp"
@@ -84,6 +86,10 @@ public:
         if (im != "off" && im != "optional" && im != "required")
             s.fail("if_match", "\"if_match\" is \"off\", \"optional\" or \"required\", got \"" + im + "\"");
         if_match_ = im == "required" ? 2 : im == "optional" ? 1 : 0;
+        if (s.has("auth")) {
+            Spec a = s.object("auth");
+            auth_ = std::make_unique<AuthGate>(read_auth_spec(a), 0);
+        }
         ojson db = ojson::object();
         if (const json* data = s.get("data")) {
             if (data->is_string()) {
@@ -117,7 +123,21 @@ public:
 
     void start() override { front_->start(); }
     void stop() override { front_->stop(); }
-    void set_faults(const FaultProfile& profile, std::uint64_t seed) override { front_->set_faults(profile, seed); }
+    void set_faults(const FaultProfile& profile, std::uint64_t seed) override {
+        front_->set_faults(profile, seed);
+        if (auth_) auth_->reseed(seed);
+    }
+
+    void add_environment(std::map<std::string, std::string>& env) const override {
+        if (!auth_) return;
+        std::string stem = service_env_stem(name_), url = front_->endpoint().url();
+        const AuthSpec& a = auth_->spec();
+        env[stem + "_USERNAME"] = a.users.begin()->first;
+        env[stem + "_PASSWORD"] = a.users.begin()->second;
+        env[stem + "_LOGIN_URL"] = url + a.login_path;
+        env[stem + "_REFRESH_URL"] = url + a.refresh_path;
+        if (!a.hmac_secret.empty()) env[stem + "_HMAC_SECRET"] = a.hmac_secret;
+    }
     Endpoint endpoint() const override { return front_->endpoint(); }
     std::filesystem::path state_file() const override { return state_->file(); }
     void flush() override {
@@ -153,6 +173,21 @@ private:
                 res.set("Access-Control-Allow-Headers", std::string(req.header("Access-Control-Request-Headers")));
             res.set("Content-Length", "0");
             return res;
+        }
+
+        if (auth_) {
+            if (auto d = auth_->check(method, req.path, req.query, req.headers, req.body, journal_.now(),
+                                      static_cast<std::int64_t>(std::time(nullptr)))) {
+                d->detail["method"] = method;
+                d->detail["path"] = req.path;
+                journal_.event(d->event, name_, d->detail, req.connection_id);
+                res.status = d->status;
+                add_common_headers(res, req);
+                for (auto& h : d->headers) res.set(h.first, h.second);
+                res.set("Content-Type", "application/json; charset=utf-8");
+                res.body = std::move(d->body);
+                return res;
+            }
         }
 
         StoreResponse out;
@@ -266,6 +301,7 @@ private:
     std::unique_ptr<JsonStore> store_;
     std::unique_ptr<DocState> state_;
     std::unique_ptr<HttpFront> front_;
+    std::unique_ptr<AuthGate> auth_;
     int if_match_ = 0;  // 0 off, 1 optional, 2 required
 };
 

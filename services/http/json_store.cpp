@@ -462,7 +462,9 @@ StoreResponse JsonStore::list(const std::string& name, const StoreRequest& req) 
     // Filters, grouped by key in first-seen order; keys no item has are
     // dropped, as json-server does.
     std::vector<std::pair<std::string, std::vector<std::string>>> filters;
-    for (const auto& [k, v] : req.query) {
+    for (const auto& kv : req.query) {
+        const std::string& k = kv.first;  // (not a structured binding: clang 14 cannot capture one)
+        const std::string& v = kv.second;
         if (special.count(k)) continue;
         auto f = std::find_if(filters.begin(), filters.end(), [&](auto& p) { return p.first == k; });
         if (f != filters.end()) {
@@ -489,7 +491,9 @@ StoreResponse JsonStore::list(const std::string& name, const StoreRequest& req) 
         });
     }
 
-    for (const auto& [key, values] : filters) {
+    for (const auto& filter : filters) {
+        const std::string& key = filter.first;
+        const std::vector<std::string>& values = filter.second;
         if (key == "callback" || key == "_") continue;
         bool ne = ends_with(key, "_ne"), like = ends_with(key, "_like");
         bool gte = ends_with(key, "_gte"), lte = ends_with(key, "_lte");
