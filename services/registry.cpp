@@ -1,6 +1,7 @@
 #include "services/registry.hpp"
 
 #include "services/device/device_service.hpp"
+#include "services/hosts/hosts_service.hpp"
 #include "services/http/http_service.hpp"
 #include "services/ipc/ipc_service.hpp"
 #include "services/nosql/nosql_service.hpp"
@@ -35,6 +36,9 @@ const ServiceKinds& service_kinds() {
         {"device", "simulated network devices (switches), each on its own port with an IOS-style CLI: login, enable, "
                    "configure, --More-- paging; every command journaled with its config diff",
          device::make_device_service},
+        {"hosts", "simulated hosts on loopback addresses with open (a banner), closed and filtered ports, and a "
+                  "scan detector that blocks a flooding scanner: for port-scan labs",
+         hosts::make_hosts_service},
     };
     return kinds;
 }
