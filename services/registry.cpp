@@ -5,6 +5,7 @@
 #include "services/http/http_service.hpp"
 #include "services/ipc/ipc_service.hpp"
 #include "services/nosql/nosql_service.hpp"
+#include "services/sdn/sdn_service.hpp"
 #include "services/sqlite/sqlite_service.hpp"
 #include "services/sql/sql_service.hpp"
 #include "services/tcp/tcp_service.hpp"
@@ -39,6 +40,9 @@ const ServiceKinds& service_kinds() {
         {"hosts", "simulated hosts on loopback addresses with open (a banner), closed and filtered ports, and a "
                   "scan detector that blocks a flooding scanner: for port-scan labs",
          hosts::make_hosts_service},
+        {"sdn", "an SDN controller's REST API over simulated switches, hosts and links: flow rules per switch, "
+                "reachability computed from them, transient black holes journaled",
+         sdn::make_sdn_service},
     };
     return kinds;
 }
