@@ -109,4 +109,14 @@ void backup(const std::filesystem::path& from, const std::filesystem::path& to) 
     if (rc != SQLITE_DONE) dst.fail("backup");
 }
 
+void replace_db(const std::filesystem::path& file, const std::function<void(Db&)>& fill) {
+    std::filesystem::path tmp = file.string() + ".tmp";
+    std::filesystem::remove(tmp);
+    {
+        Db db(tmp);
+        fill(db);
+    }
+    std::filesystem::rename(tmp, file);
+}
+
 }  // namespace wirelab::sql

@@ -2,6 +2,8 @@
 // statements with typed binds. Errors throw std::runtime_error with SQLite's
 // message and the statement text.
 #pragma once
+#include <filesystem>
+#include <functional>
 #include <sqlite3.h>
 
 #include <cstdint>
@@ -80,5 +82,10 @@ private:
 /// transaction a dead program left in `from` is rolled back first. Throws
 /// std::runtime_error.
 void backup(const std::filesystem::path& from, const std::filesystem::path& to);
+
+/// Writes a new database at `file` in one go: `fill` builds it in a
+/// temporary file, which then replaces `file`, so a reader never sees it
+/// half-written. Throws what `fill` or SQLite throws (`file` is unchanged).
+void replace_db(const std::filesystem::path& file, const std::function<void(Db&)>& fill);
 
 }  // namespace wirelab::sql

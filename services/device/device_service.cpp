@@ -288,10 +288,7 @@ private:
 
     void write_state() {
         try {
-            std::filesystem::path tmp = state_path_.string() + ".tmp";
-            std::filesystem::remove(tmp);
-            {
-                sql::Db db(tmp);
+            sql::replace_db(state_path_, [&](sql::Db& db) {
                 db.exec("BEGIN;"
                         "CREATE TABLE devices(name TEXT PRIMARY KEY, hostname TEXT, saved INTEGER, running TEXT, startup TEXT);"
                         "CREATE TABLE interfaces(device TEXT, config TEXT, name TEXT, description TEXT, ip TEXT, mask TEXT,"
@@ -316,8 +313,7 @@ private:
                     }
                 }
                 db.exec("COMMIT");
-            }
-            std::filesystem::rename(tmp, state_path_);
+            });
             dirty_ = false;
         } catch (const std::exception& e) {
             journal_.event("state-error", name_, {{"error", e.what()}});

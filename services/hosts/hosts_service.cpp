@@ -249,10 +249,7 @@ private:
 
     void write_state() {
         try {
-            std::filesystem::path tmp = state_path_.string() + ".tmp";
-            std::filesystem::remove(tmp);
-            {
-                sql::Db db(tmp);
+            sql::replace_db(state_path_, [&](sql::Db& db) {
                 db.exec("BEGIN; CREATE TABLE ports(host TEXT, port INTEGER, state TEXT, banner TEXT);");
                 auto ins = db.prepare("INSERT INTO ports VALUES(?, ?, ?, ?)");
                 for (const auto& h : hosts_)
@@ -264,8 +261,7 @@ private:
                             .exec();
                     }
                 db.exec("COMMIT");
-            }
-            std::filesystem::rename(tmp, state_path_);
+            });
         } catch (const std::exception& e) {
             journal_.event("state-error", name_, {{"error", e.what()}});
         }

@@ -256,10 +256,7 @@ private:
 
     void write_state() {
         try {
-            std::filesystem::path tmp = state_path_.string() + ".tmp";
-            std::filesystem::remove(tmp);
-            {
-                sql::Db db(tmp);
+            sql::replace_db(state_path_, [&](sql::Db& db) {
                 db.exec("BEGIN;"
                         "CREATE TABLE switches(id TEXT, ports INTEGER);"
                         "CREATE TABLE hosts(id TEXT, ip TEXT, switch TEXT, port INTEGER);"
@@ -283,8 +280,7 @@ private:
                     rc.bind(1, t.src).bind(2, t.dst).bind(3, t.status).bind(4, json(t.path).dump()).bind(5, json(t.rules).dump())
                         .bind(6, opt(t.where)).bind(7, t.detail).exec();
                 db.exec("COMMIT");
-            }
-            std::filesystem::rename(tmp, state_path_);
+            });
         } catch (const std::exception& e) {
             journal_.event("state-error", name_, {{"error", e.what()}});
         }
