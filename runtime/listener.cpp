@@ -1,5 +1,9 @@
 #include "runtime/listener.hpp"
 
+#include <boost/asio/ssl.hpp>
+
+#include "runtime/tls.hpp"
+
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -37,6 +41,13 @@ ListenSpec read_listen_spec(Spec& s, const ServiceContext& ctx) {
     l.port = static_cast<unsigned short>(s.integer("port", 0, 0, 65535));
     if (ctx.ephemeral) l.port = 0;
     if (ctx.port) l.port = *ctx.port;
+    if (const json* t = s.get("tls")) {
+        if (t->is_boolean()) l.tls = t->get<bool>() ? "valid" : "";
+        else if (t->is_string() && tls::known_variant(t->get<std::string>())) l.tls = t->get<std::string>();
+        else
+            s.fail("tls", "\"tls\" is true (a certificate the run's CA signed) or a broken certificate to test a "
+                          "client with: \"expired\", \"wrong-host\" or \"self-signed\"");
+    }
     if (auto sock = s.opt_string("socket")) {
         if (s.has("port") || s.has("host"))
             s.fail("socket", "a service listens on a unix \"socket\" or on \"host\"/\"port\", not both");
@@ -61,8 +72,22 @@ std::string run_dir_file(Spec& s, const std::string& key, const std::string& nam
 
 // --- Conn -------------------------------------------------------------------
 
-Conn::Conn(Socket sock, std::shared_ptr<ConnectionRecord> rec, std::shared_ptr<FaultPlan> plan)
-    : stream_(recording_stream<Socket>(std::move(sock), rec), plan,
+struct TlsSession {
+    TlsSession(Transport::Socket sock, asio::ssl::context& ctx) : stream(std::move(sock), ctx) {}
+    asio::ssl::stream<Transport::Socket> stream;
+};
+
+Transport::Transport(Socket sock) : sock_(std::move(sock)) {}
+Transport::Transport(std::unique_ptr<TlsSession> tls)
+    : sock_(tls->stream.next_layer().get_executor()), tls_(std::move(tls)) {}
+Transport::Transport(Transport&&) noexcept = default;
+Transport::~Transport() = default;
+Transport::Socket& Transport::socket() noexcept { return tls_ ? tls_->stream.next_layer() : sock_; }
+void Transport::tls_read(asio::mutable_buffer b, Done done) { tls_->stream.async_read_some(b, std::move(done)); }
+void Transport::tls_write(asio::const_buffer b, Done done) { tls_->stream.async_write_some(b, std::move(done)); }
+
+Conn::Conn(Transport transport, std::shared_ptr<ConnectionRecord> rec, std::shared_ptr<FaultPlan> plan)
+    : stream_(recording_stream<Transport>(std::move(transport), rec), plan,
               [this] { reset("fault: reset"); }),
       rec_(std::move(rec)),
       plan_(std::move(plan)),
@@ -107,6 +132,15 @@ awaitable<void> Conn::close_send(const std::string& why) {
         error_code ec;
         co_await t.async_wait(asio::redirect_error(use_awaitable, ec));
     }
+    Transport& t = stream_.next_layer().next_layer();
+    if (t.is_tls()) {
+        // close_notify first, so a TLS client sees a clean end, not a truncation;
+        // its answer is not waited for long.
+        expires_after(std::chrono::seconds(2));
+        error_code ec;
+        co_await t.tls().stream.async_shutdown(asio::redirect_error(use_awaitable, ec));
+        expires_never();
+    }
     error_code ig;
     socket().shutdown(asio::socket_base::shutdown_send, ig);
 }
@@ -137,10 +171,14 @@ StreamListener::StreamListener(const ServiceContext& ctx, std::string kind, List
       name_(ctx.name),
       kind_(std::move(kind)),
       spec_(std::move(spec)),
+      authority_(ctx.tls),
       protocol_(std::move(protocol)) {}
+
+StreamListener::~StreamListener() = default;
 
 Endpoint StreamListener::endpoint(const std::string& scheme) const {
     if (!spec_.unix_path.empty()) return {"unix", "", 0, spec_.unix_path};
+    if (!spec_.tls.empty()) return {scheme == "http" ? "https" : scheme == "tcp" ? "tls" : scheme + "s", spec_.host, port_};
     return {scheme, spec_.host, port_};
 }
 
@@ -197,6 +235,14 @@ void StreamListener::bind() {
 }
 
 void StreamListener::start() {
+    if (!spec_.tls.empty() && !tls_) {
+        if (!authority_) throw EnvError("service \"" + name_ + "\" asks for TLS, which this run cannot give");
+        try {
+            tls_ = authority_->server_context(spec_.tls);
+        } catch (const std::exception& e) {
+            throw EnvError("service \"" + name_ + "\": " + e.what());
+        }
+    }
     if (!profile_.refuse) bind();
     started_ = true;
     if (profile_.refuse && port_ == 0 && spec_.unix_path.empty()) {
@@ -279,7 +325,39 @@ awaitable<void> StreamListener::accept_loop(std::shared_ptr<Acceptor> acc) {
 awaitable<void> StreamListener::run(Conn::Socket sock, ConnectionInfo info) {
     auto rec = std::make_shared<ConnectionRecord>(journal_, info);
     auto plan = std::make_shared<FaultPlan>(profile_, mix_seed(seed_, ++ordinal_), &journal_, name_, rec->id());
-    Conn conn(std::move(sock), rec, plan);
+    std::unique_ptr<TlsSession> tls;
+    if (tls_) {
+        // The handshake, with a deadline: a client that verifies the
+        // certificate and refuses it ends here, before any byte of data.
+        tls = std::make_unique<TlsSession>(std::move(sock), *tls_);
+        asio::steady_timer deadline(io_, std::chrono::seconds(10));
+        Transport::Socket* raw = &tls->stream.next_layer();
+        deadline.async_wait([raw](const error_code& e) {
+            error_code ig;
+            if (!e) raw->cancel(ig);
+        });
+        error_code ec;
+        co_await tls->stream.async_handshake(asio::ssl::stream_base::server, asio::redirect_error(use_awaitable, ec));
+        deadline.cancel();
+        if (ec) {
+            std::string why = ec == asio::error::operation_aborted ? "no handshake within 10 s" : ec.message();
+            if (ec == asio::error::eof || ec == asio::ssl::error::stream_truncated)
+                why = "the client closed the connection during the handshake";
+            journal_.event("tls-handshake-failed", name_, {{"certificate", spec_.tls}, {"reason", why}}, rec->id());
+            rec->closing("TLS handshake failed: " + why);
+            error_code ig;
+            tls->stream.next_layer().close(ig);
+            rec->finish();
+            co_return;
+        }
+        SSL* ssl = tls->stream.native_handle();
+        const char* sni = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+        journal_.event("tls-handshake", name_,
+                       {{"certificate", spec_.tls}, {"version", SSL_get_version(ssl)},
+                        {"cipher", SSL_get_cipher_name(ssl)}, {"sni", sni ? sni : ""}},
+                       rec->id());
+    }
+    Conn conn(tls ? Transport(std::move(tls)) : Transport(std::move(sock)), rec, plan);
     live_[rec->id()] = &conn;
     try {
         if (profile_.tarpit)

@@ -19,20 +19,30 @@
 #include "runtime/recording.hpp"
 #include "runtime/service.hpp"
 
+namespace boost::asio::ssl {
+class context;
+}
+
 namespace wirelab {
+
+namespace tls {
+class Authority;
+}
 
 /// Where a service listens, as lab.json says ("host", "port").
 struct ListenSpec {
     std::string host = "127.0.0.1";
     unsigned short port = 0;  // 0: a free port
     std::string unix_path;    // set: a unix stream socket at this path instead
+    std::string tls;          // "": plain; else TLS with a certificate of this variant (runtime/tls.hpp)
 };
 
 /// True when `text` is an IPv4 or IPv6 address.
 bool is_ip_address(const std::string& text);
 
 /// Reads "host" and "port" of a service spec, validated; with "socket" (a
-/// file name), a unix stream socket in the run directory instead.
+/// file name), a unix stream socket in the run directory instead; "tls"
+/// (true, or a certificate variant: "expired", "wrong-host", "self-signed").
 ListenSpec read_listen_spec(Spec& spec, const ServiceContext& ctx);
 
 /// The absolute path of file `name` (spec key `key`) in the run directory;
@@ -41,18 +51,71 @@ ListenSpec read_listen_spec(Spec& spec, const ServiceContext& ctx);
 std::string run_dir_file(Spec& spec, const std::string& key, const std::string& name, const ServiceContext& ctx,
                          const std::string& example);
 
+struct TlsSession;  // a TLS stream over an accepted socket (listener.cpp)
+
+/// The bottom of a connection's stack: the socket itself, or TLS over it.
+/// A stream for the recording layer (which hands it plain handlers), so
+/// every layer above sees the same plaintext whichever it is.
+class Transport {
+public:
+    using Socket = asio::generic::stream_protocol::socket;
+    using executor_type = Socket::executor_type;
+    explicit Transport(Socket sock);
+    explicit Transport(std::unique_ptr<TlsSession> tls);
+    Transport(Transport&&) noexcept;
+    ~Transport();
+
+    executor_type get_executor() noexcept { return socket().get_executor(); }
+    Socket& socket() noexcept;
+    bool is_tls() const noexcept { return tls_ != nullptr; }
+    TlsSession& tls() noexcept { return *tls_; }
+
+    template <class MutableBuffers, class Handler>
+    void async_read_some(const MutableBuffers& buffers, Handler&& handler) {
+        if (!tls_) {
+            sock_.async_read_some(buffers, std::forward<Handler>(handler));
+            return;
+        }
+        auto h = std::make_shared<std::decay_t<Handler>>(std::forward<Handler>(handler));
+        tls_read(first<asio::mutable_buffer>(buffers), [h](error_code ec, std::size_t n) { std::move(*h)(ec, n); });
+    }
+    template <class ConstBuffers, class Handler>
+    void async_write_some(const ConstBuffers& buffers, Handler&& handler) {
+        if (!tls_) {
+            sock_.async_write_some(buffers, std::forward<Handler>(handler));
+            return;
+        }
+        auto h = std::make_shared<std::decay_t<Handler>>(std::forward<Handler>(handler));
+        tls_write(first<asio::const_buffer>(buffers), [h](error_code ec, std::size_t n) { std::move(*h)(ec, n); });
+    }
+
+private:
+    using Done = std::function<void(error_code, std::size_t)>;
+    template <class Buffer, class Seq>
+    static Buffer first(const Seq& seq) {
+        for (auto it = asio::buffer_sequence_begin(seq); it != asio::buffer_sequence_end(seq); ++it)
+            if (Buffer b(*it); b.size()) return b;
+        return Buffer();
+    }
+    void tls_read(asio::mutable_buffer b, Done done);
+    void tls_write(asio::const_buffer b, Done done);
+
+    Socket sock_;  // unused with TLS (the socket is inside the TLS stream)
+    std::unique_ptr<TlsSession> tls_;
+};
+
 /// One accepted connection as a protocol session sees it.
 class Conn {
 public:
-    /// TCP or unix: the protocol sessions do not care which.
-    using Socket = asio::generic::stream_protocol::socket;
-    using Stream = fault_stream<recording_stream<Socket>>;
+    /// TCP or unix, plain or TLS: the protocol sessions do not care which.
+    using Socket = Transport::Socket;
+    using Stream = fault_stream<recording_stream<Transport>>;
 
-    Conn(Socket sock, std::shared_ptr<ConnectionRecord> rec, std::shared_ptr<FaultPlan> plan);
+    Conn(Transport transport, std::shared_ptr<ConnectionRecord> rec, std::shared_ptr<FaultPlan> plan);
     Conn(const Conn&) = delete;
 
     Stream& stream() { return stream_; }
-    Socket& socket() { return stream_.next_layer().next_layer(); }
+    Socket& socket() { return stream_.next_layer().next_layer().socket(); }
     ConnectionRecord& record() { return *rec_; }
     std::int64_t id() const { return rec_->id(); }
     FaultPlan& faults() { return *plan_; }
@@ -91,6 +154,7 @@ public:
 
     /// `kind` names the service kind in messages ("http", "tcp").
     StreamListener(const ServiceContext& ctx, std::string kind, ListenSpec spec, Protocol protocol);
+    ~StreamListener();
 
     /// Binds and accepts. Throws EnvError naming port and service.
     void start();
@@ -120,6 +184,8 @@ private:
     Journal& journal_;
     std::string name_, kind_;
     ListenSpec spec_;
+    tls::Authority* authority_ = nullptr;
+    std::shared_ptr<asio::ssl::context> tls_;
     bool ephemeral_ = false;
     Protocol protocol_;
     std::shared_ptr<tcp::acceptor> acceptor_;

@@ -36,6 +36,10 @@ struct Endpoint {
 
 /// Everything a service factory may use. `spec` reads the service's object
 /// in lab.json ("kind" already read); the factory must call spec.finish().
+namespace tls {
+class Authority;
+}
+
 struct ServiceContext {
     std::string name;
     Spec& spec;
@@ -47,6 +51,7 @@ struct ServiceContext {
     std::optional<unsigned short> port = std::nullopt;  // a replica's port, over the spec's
     const Params* params = nullptr;  // the lab's params, for the data files it reads
     std::string listen_host;         // --listen: the address every service binds ("" = the lab's)
+    tls::Authority* tls = nullptr;   // the run's CA, for services that listen with TLS
 };
 
 /// One running mock service. Constructed from its spec (validating it, no

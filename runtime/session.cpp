@@ -1,5 +1,7 @@
 #include "runtime/session.hpp"
 
+#include "runtime/tls.hpp"
+
 #include <signal.h>
 #include <unistd.h>
 
@@ -101,8 +103,9 @@ Session::Session(const Lab& lab, const ServiceKinds& kinds, SessionOptions optio
         spec.get("replicas");  // read by Lab::load
         std::optional<unsigned short> port = opt_.port;
         if (auto p = opt_.ports.find(entry.name); p != opt_.ports.end()) port = p->second;
+        if (!tls_) tls_ = std::make_unique<tls::Authority>(run_dir_, run_dir_ / "state");
         ServiceContext ctx{entry.name, spec, io_, *journal_, lab_.dir, run_dir_ / "state",
-                           opt_.ephemeral, port, &lab_.params, opt_.listen};
+                           opt_.ephemeral, port, &lab_.params, opt_.listen, tls_.get()};
         auto svc = kind->make(ctx);  // validates the spec, replicated or not
         if (entry.replicas > 0 && opt_.replica_of.empty()) {
             const json& raw = lab_.doc->root().at(json::json_pointer(entry.pointer));
@@ -229,6 +232,7 @@ std::map<std::string, std::string> Session::environment() const {
         env[stem + "_PORT"] = std::to_string(s.endpoint.port);
     }
     env["WIRELAB_RUN_DIR"] = fs::absolute(run_dir_).string();
+    if (tls_ && !tls_->ca_file().empty()) env["WIRELAB_CA_FILE"] = tls_->ca_file();
     for (const auto& [e, s] : services_) s->add_environment(env);
     if (lab_.server) {
         env["WIRELAB_LISTEN_HOST"] = server_addr_.host;

@@ -21,6 +21,10 @@
 
 namespace wirelab {
 
+namespace tls {
+class Authority;
+}
+
 struct SessionOptions {
     std::filesystem::path run_dir;  // empty: .wirelab/runs/<lab>-<time>
     bool ephemeral = false;         // every service on port 0
@@ -103,6 +107,7 @@ private:
     SessionOptions opt_;
     std::filesystem::path run_dir_;
     std::unique_ptr<Journal> journal_;
+    std::unique_ptr<tls::Authority> tls_;  // the run's CA, made when a service listens with TLS
     std::vector<std::pair<ServiceEntry, std::unique_ptr<Service>>> services_;
     asio::steady_timer tick_timer_;
     std::unique_ptr<asio::signal_set> signals_;

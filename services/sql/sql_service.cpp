@@ -128,6 +128,9 @@ public:
     explicit SqlService(ServiceContext& ctx) : name_(ctx.name), journal_(ctx.journal) {
         Spec& s = ctx.spec;
         ListenSpec listen = read_listen_spec(s, ctx);
+        if (!listen.tls.empty())
+            s.fail("tls", "PostgreSQL clients ask for TLS inside the protocol (sslmode), which this service does not "
+                          "offer yet: leave \"tls\" out");
         auth_ = s.string("auth", "trust");
         if (auth_ != "trust" && auth_ != "password" && auth_ != "md5")
             s.fail("auth", "\"auth\" is \"trust\", \"password\" (cleartext) or \"md5\"");

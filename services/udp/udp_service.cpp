@@ -66,6 +66,7 @@ public:
         : name_(ctx.name), io_(ctx.io), journal_(ctx.journal), socket_(ctx.io), hold_timer_(ctx.io) {
         Spec& s = ctx.spec;
         listen_ = read_listen_spec(s, ctx);
+        if (!listen_.tls.empty()) s.fail("tls", "TLS runs over a stream: a udp service has none (DTLS is not offered)");
         kind_ = listen_.unix_path.empty() ? "udp" : "unix-dgram";
         protocol_ = s.string("protocol");
         static const std::vector<std::string> protocols = {"echo", "lines", "json", "telemetry"};
