@@ -35,12 +35,9 @@ std::string body_text(const std::string& body, std::size_t max) {
     return escape_bytes(body, max);
 }
 
-std::string header_lines(const json& headers, const std::string& pad) {
+std::string header_lines(const HeaderList& headers, const std::string& pad) {
     std::string s;
-    if (!headers.is_array()) return s;
-    for (const auto& h : headers)
-        if (h.is_array() && h.size() == 2 && h[0].is_string() && h[1].is_string())
-            s += pad + h[0].get<std::string>() + ": " + h[1].get<std::string>() + "\n";
+    for (const auto& [k, v] : headers) s += pad + k + ": " + v + "\n";
     return s;
 }
 
@@ -265,21 +262,17 @@ json render_har(JournalReader& j, const std::string& only_case) {
     std::map<std::int64_t, std::string> case_names, peers;
     for (const auto& c : j.cases()) case_names[c.id] = c.name;
     for (const auto& k : j.connections()) peers[k.id] = k.role == "client" ? k.peer : k.local;
-    auto headers = [](const json& hs) {
+    auto headers = [](const HeaderList& hs) {
         json out = json::array();
-        if (hs.is_array())
-            for (const auto& h : hs)
-                if (h.is_array() && h.size() == 2) out.push_back({{"name", h[0]}, {"value", h[1]}});
+        for (const auto& [k, v] : hs) out.push_back({{"name", k}, {"value", v}});
         return out;
     };
-    auto header = [](const json& hs, const std::string& name) -> std::string {
-        if (hs.is_array())
-            for (const auto& h : hs)
-                if (h.is_array() && h.size() == 2 && h[0].is_string()) {
-                    std::string n = h[0].get<std::string>();
-                    std::transform(n.begin(), n.end(), n.begin(), ::tolower);
-                    if (n == name) return h[1].get<std::string>();
-                }
+    auto header = [](const HeaderList& hs, const std::string& name) -> std::string {
+        for (const auto& [k, v] : hs) {
+            std::string n = k;
+            std::transform(n.begin(), n.end(), n.begin(), ::tolower);
+            if (n == name) return v;
+        }
         return "";
     };
     json entries = json::array();

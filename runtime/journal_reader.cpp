@@ -16,11 +16,78 @@ bool iequals(const std::string& a, const std::string& b) {
             return false;
     return true;
 }
-std::optional<std::string> find_header(const nlohmann::json& list, const std::string& name) {
-    for (const auto& h : list)
-        if (h.is_array() && h.size() == 2 && iequals(h[0].get<std::string>(), name))
-            return h[1].get<std::string>();
+std::optional<std::string> find_header(const HeaderList& list, const std::string& name) {
+    for (const auto& [k, v] : list)
+        if (iequals(k, name)) return v;
     return std::nullopt;
+}
+
+void put_utf8(std::string& out, std::uint32_t c) {
+    if (c < 0x80) {
+        out += static_cast<char>(c);
+    } else if (c < 0x800) {
+        out += static_cast<char>(0xC0 | (c >> 6));
+        out += static_cast<char>(0x80 | (c & 0x3F));
+    } else if (c < 0x10000) {
+        out += static_cast<char>(0xE0 | (c >> 12));
+        out += static_cast<char>(0x80 | ((c >> 6) & 0x3F));
+        out += static_cast<char>(0x80 | (c & 0x3F));
+    } else {
+        out += static_cast<char>(0xF0 | (c >> 18));
+        out += static_cast<char>(0x80 | ((c >> 12) & 0x3F));
+        out += static_cast<char>(0x80 | ((c >> 6) & 0x3F));
+        out += static_cast<char>(0x80 | (c & 0x3F));
+    }
+}
+
+/// A JSON string at `p` (on its opening quote) into `out`; false if malformed.
+bool json_string(std::string_view t, std::size_t& p, std::string& out) {
+    if (p >= t.size() || t[p] != '"') return false;
+    ++p;
+    auto hex4 = [&](std::uint32_t& v) {
+        if (p + 4 > t.size()) return false;
+        v = 0;
+        for (int i = 0; i < 4; ++i) {
+            char c = t[p++];
+            v <<= 4;
+            if (c >= '0' && c <= '9') v |= static_cast<std::uint32_t>(c - '0');
+            else if (c >= 'a' && c <= 'f') v |= static_cast<std::uint32_t>(c - 'a' + 10);
+            else if (c >= 'A' && c <= 'F') v |= static_cast<std::uint32_t>(c - 'A' + 10);
+            else return false;
+        }
+        return true;
+    };
+    while (p < t.size()) {
+        std::size_t run = t.find_first_of("\"\\", p);  // copy up to the next quote or escape at once
+        if (run == std::string_view::npos) return false;
+        out.append(t.data() + p, run - p);
+        p = run;
+        char c = t[p++];
+        if (c == '"') return true;
+        if (p >= t.size()) return false;
+        switch (char e = t[p++]) {
+            case '"': case '\\': case '/': out += e; break;
+            case 'b': out += '\b'; break;
+            case 'f': out += '\f'; break;
+            case 'n': out += '\n'; break;
+            case 'r': out += '\r'; break;
+            case 't': out += '\t'; break;
+            case 'u': {
+                std::uint32_t v = 0;
+                if (!hex4(v)) return false;
+                if (v >= 0xD800 && v < 0xDC00 && p + 6 <= t.size() && t[p] == '\\' && t[p + 1] == 'u') {
+                    p += 2;
+                    std::uint32_t lo = 0;
+                    if (!hex4(lo)) return false;
+                    v = 0x10000 + ((v - 0xD800) << 10) + (lo - 0xDC00);
+                }
+                put_utf8(out, v);
+                break;
+            }
+            default: return false;
+        }
+    }
+    return false;
 }
 std::optional<std::int64_t> opt_int(sql::Stmt& s, int c) {
     if (s.is_null(c)) return std::nullopt;
@@ -31,6 +98,45 @@ nlohmann::json json_col(sql::Stmt& s, int c, nlohmann::json def) {
     return nlohmann::json::parse(s.text(c), nullptr, false);
 }
 }  // namespace
+
+HeaderList parse_header_list(std::string_view t) {
+    HeaderList out;
+    std::size_t p = 0;
+    auto ws = [&] {
+        while (p < t.size() && (t[p] == ' ' || t[p] == '\n' || t[p] == '\r' || t[p] == '\t')) ++p;
+    };
+    auto eat = [&](char c) {
+        ws();
+        if (p < t.size() && t[p] == c) {
+            ++p;
+            return true;
+        }
+        return false;
+    };
+    bool ok = eat('[');
+    if (ok && !eat(']')) {
+        for (;;) {
+            std::string k, v;
+            ok = eat('[') && (ws(), json_string(t, p, k)) && eat(',') && (ws(), json_string(t, p, v)) && eat(']');
+            if (!ok) break;
+            out.emplace_back(std::move(k), std::move(v));
+            if (eat(']')) break;
+            if (!eat(',')) {
+                ok = false;
+                break;
+            }
+        }
+    }
+    if (ok) return out;
+    // Not the shape wirelab writes: read it as JSON and keep the pairs of strings.
+    out.clear();
+    auto j = nlohmann::json::parse(t, nullptr, false);
+    if (j.is_array())
+        for (const auto& h : j)
+            if (h.is_array() && h.size() == 2 && h[0].is_string() && h[1].is_string())
+                out.emplace_back(h[0].get<std::string>(), h[1].get<std::string>());
+    return out;
+}
 
 std::optional<std::string> HttpRow::header(const std::string& name) const {
     return find_header(req_headers, name);
@@ -212,12 +318,15 @@ const std::vector<HttpRow>& JournalReader::http() {
         h.target = s.text(8);
         h.path = s.text(9);
         h.version = s.text(10);
-        h.query = json_col(s, 11, nlohmann::json::object());
-        h.req_headers = json_col(s, 12, nlohmann::json::array());
+        if (s.is_null(11) || s.text(11) == "{}")  // most requests have no query: no parse
+            h.query = nlohmann::json::object();
+        else
+            h.query = json_col(s, 11, nlohmann::json::object());
+        if (!s.is_null(12)) h.req_headers = parse_header_list(s.text(12));
         h.req_body = s.text(13);
         h.status = static_cast<int>(s.integer(14));
         h.reason = s.text(15);
-        h.resp_headers = json_col(s, 16, nlohmann::json::array());
+        if (!s.is_null(16)) h.resp_headers = parse_header_list(s.text(16));
         h.resp_body = s.text(17);
         h.error = s.text(18);
         http_->push_back(std::move(h));

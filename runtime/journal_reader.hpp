@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "runtime/common.hpp"
@@ -63,6 +64,14 @@ struct InvocationRow {
     bool via_shell() const;
 };
 
+/// Header fields in the order sent: (name, value).
+using HeaderList = std::vector<std::pair<std::string, std::string>>;
+
+/// The journal's `[[name, value], …]` header column, without building a
+/// JSON tree (the column is read for every exchange of a run). Entries that
+/// are not pairs of strings are skipped.
+HeaderList parse_header_list(std::string_view text);
+
 struct HttpRow {
     std::int64_t id = 0, case_id = 0, connection_id = 0;
     std::string service;
@@ -70,11 +79,11 @@ struct HttpRow {
     micros started_us = 0, ended_us = 0;
     std::string method, target, path, version;
     nlohmann::json query = nlohmann::json::object();
-    nlohmann::json req_headers = nlohmann::json::array();  // [[name, value], ...]
+    HeaderList req_headers;
     std::string req_body;
     int status = 0;
     std::string reason;
-    nlohmann::json resp_headers = nlohmann::json::array();
+    HeaderList resp_headers;
     std::string resp_body;
     std::string error;  // set when the request could not be parsed or answered
 

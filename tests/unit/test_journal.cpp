@@ -110,3 +110,21 @@ TEST_CASE("a reader refuses a file that is not a journal", "[unit][journal]") {
     TempDir dir;
     CHECK_THROWS_WITH(JournalReader(dir.path / "missing.db"), Catch::Contains("no journal"));
 }
+
+TEST_CASE("header columns are read without a JSON tree, escapes and all", "[unit][journal]") {
+    using wirelab::parse_header_list;
+    nlohmann::json written = nlohmann::json::array(
+        {{"Content-Type", "application/json"}, {"X-Quote", "say \"hi\"\\back\tslash/"}, {"X-Unicode", "caf\u00e9 \U0001F600"}});
+    auto parsed = parse_header_list(written.dump());  // as the journal writes them
+    REQUIRE(parsed.size() == 3);
+    CHECK(parsed[1].second == "say \"hi\"\\back\tslash/");
+    CHECK(parsed[2].second == "caf\u00e9 \U0001F600");
+    auto ascii = parse_header_list(written.dump(-1, ' ', true));  // \u escapes, surrogate pairs
+    CHECK(ascii == parsed);
+    CHECK(parse_header_list("[]").empty());
+    CHECK(parse_header_list(" [ [ \"A\" , \"b\" ] ] ") == wirelab::HeaderList{{"A", "b"}});
+    // not the shape wirelab writes: the pairs of strings are kept, the rest skipped
+    CHECK(parse_header_list(R"([["A", "b"], ["only one"], 7, ["C", "d"]])") == wirelab::HeaderList{{"A", "b"}, {"C", "d"}});
+    CHECK(parse_header_list("not json").empty());
+    CHECK(parse_header_list("[[\"unterminated").empty());
+}
