@@ -46,7 +46,7 @@ bench: setup
 # Fuzzing (tests/fuzz): each libFuzzer target for FUZZ_SECONDS, starting
 # from the committed corpus; a crash stops with the input in build-fuzz/.
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS := resp pg lab frames device restconf
+FUZZ_TARGETS := resp pg lab frames device restconf auth
 fuzz:
 	@FUZZ=1 scripts/setup
 	@cmake --preset fuzz >/dev/null
