@@ -129,6 +129,14 @@ std::string AuthGate::token(const char* prefix) {
 }
 
 AuthDecision AuthGate::issue(const std::string& user, std::int64_t now_us, const std::string& event) {
+    // Bounded: a program that logs in in a loop must not grow the service
+    // without end. Expired grants go first, then the oldest-keyed ones.
+    for (auto* grants : {&access_, &refresh_}) {
+        if (grants->size() < kMaxGrants) continue;
+        for (auto it = grants->begin(); it != grants->end();)
+            it = it->second.expires_us <= now_us || it->second.used ? grants->erase(it) : std::next(it);
+        while (grants->size() >= kMaxGrants) grants->erase(grants->begin());
+    }
     std::string access = token("at_"), refresh = token("rt_");
     access_[access] = {user, now_us + spec_.token_ttl_s * 1000000, false};
     refresh_[refresh] = {user, now_us + spec_.refresh_ttl_s * 1000000, false};

@@ -70,6 +70,7 @@ private:
     AuthDecision issue(const std::string& user, std::int64_t now_us, const std::string& event);
     std::string token(const char* prefix);
 
+    static constexpr std::size_t kMaxGrants = 4096;  // tokens kept at once, per kind
     AuthSpec spec_;
     std::mt19937_64 rng_;
     std::map<std::string, Grant> access_, refresh_;

@@ -111,3 +111,14 @@ TEST_CASE("auth: HMAC-signed requests", "[unit][auth]") {
     Fields no_token(signed_.begin() + 1, signed_.end());
     CHECK(g.check("POST", "/reports", "", no_token, body, 10, 1000)->detail["reason"] == "missing");
 }
+
+TEST_CASE("auth: a login loop does not grow the gate without end", "[unit][auth]") {
+    AuthGate g = gate();
+    json first = login(g);
+    json last;
+    for (int i = 0; i < 5000; ++i) last = login(g, 10);
+    CHECK_FALSE(g.check("GET", "/orders", "", bearer(last), "", 20, 1000));  // the newest works
+    auto old = g.check("GET", "/orders", "", bearer(first), "", 20, 1000);   // the oldest was let go
+    REQUIRE(old);
+    CHECK(old->detail["reason"] == "invalid");
+}
