@@ -13,7 +13,7 @@ namespace {
 
 AuthGate gate() {
     AuthSpec s;
-    s.users["learner"] = "pw";
+    s.users["learner"] = "s3cret-pass";
     s.token_ttl_s = 1;
     s.hmac_secret = "key";
     s.hmac_paths = {"/reports"};
@@ -23,11 +23,11 @@ AuthGate gate() {
 const Fields kJson = {{"Content-Type", "application/json"}};
 
 json login(AuthGate& g, std::int64_t now = 0) {
-    auto d = g.check("POST", "/auth/login", "", kJson, R"({"username": "learner", "password": "pw"})", now, 1000);
+    auto d = g.check("POST", "/auth/login", "", kJson, R"({"username": "learner", "password": "s3cret-pass"})", now, 1000);
     REQUIRE(d);
     REQUIRE(d->status == 200);
     CHECK(d->event == "auth-login");
-    CHECK(d->body.find("pw") == std::string::npos);
+    CHECK(d->body.find("s3cret-pass") == std::string::npos);
     return json::parse(d->body);
 }
 
@@ -43,7 +43,7 @@ TEST_CASE("auth: login, bearer tokens and their expiry", "[unit][auth]") {
     CHECK(json::parse(wrong->body)["error"] == "invalid_grant");
     CHECK(g.check("GET", "/auth/login", "", {}, "", 0, 1000)->status == 405);
     auto form = g.check("POST", "/auth/login", "", {{"Content-Type", "application/x-www-form-urlencoded"}},
-                        "grant_type=password&username=learner&password=pw", 0, 1000);
+                        "grant_type=password&username=learner&password=s3cret-pass", 0, 1000);
     CHECK(form->status == 200);
 
     json t = login(g);
