@@ -130,16 +130,20 @@ std::string AuthGate::token(const char* prefix) {
 
 AuthDecision AuthGate::issue(const std::string& user, std::int64_t now_us, const std::string& event) {
     // Bounded: a program that logs in in a loop must not grow the service
-    // without end. Expired grants go first, then the oldest-keyed ones.
+    // without end. Expired and used grants go first, then the oldest.
     for (auto* grants : {&access_, &refresh_}) {
         if (grants->size() < kMaxGrants) continue;
         for (auto it = grants->begin(); it != grants->end();)
             it = it->second.expires_us <= now_us || it->second.used ? grants->erase(it) : std::next(it);
-        while (grants->size() >= kMaxGrants) grants->erase(grants->begin());
+        while (grants->size() >= kMaxGrants)
+            grants->erase(std::min_element(grants->begin(), grants->end(), [](const auto& a, const auto& b) {
+                return a.second.issued < b.second.issued;
+            }));
     }
     std::string access = token("at_"), refresh = token("rt_");
-    access_[access] = {user, now_us + spec_.token_ttl_s * 1000000, false};
-    refresh_[refresh] = {user, now_us + spec_.refresh_ttl_s * 1000000, false};
+    ++issued_;
+    access_[access] = {user, now_us + spec_.token_ttl_s * 1000000, false, issued_};
+    refresh_[refresh] = {user, now_us + spec_.refresh_ttl_s * 1000000, false, issued_};
     AuthDecision d;
     d.headers.push_back({"Cache-Control", "no-store"});
     d.body = nlohmann::json{{"access_token", access},
@@ -148,7 +152,7 @@ AuthDecision AuthGate::issue(const std::string& user, std::int64_t now_us, const
                             {"refresh_token", refresh}}
                  .dump(2);
     d.event = event;
-    d.detail = {{"user", user}, {"token", token_id(access)}, {"expires_in", spec_.token_ttl_s}, {"issued", ++issued_}};
+    d.detail = {{"user", user}, {"token", token_id(access)}, {"expires_in", spec_.token_ttl_s}, {"issued", issued_}};
     return d;
 }
 

@@ -66,6 +66,7 @@ private:
         std::string user;
         std::int64_t expires_us = 0;
         bool used = false;
+        int issued = 0;  // the how-manieth grant: the oldest go first when the table is full
     };
     AuthDecision issue(const std::string& user, std::int64_t now_us, const std::string& event);
     std::string token(const char* prefix);
