@@ -152,8 +152,13 @@ std::string declared_service(const Lab& lab, const ServiceEntry& s) {
     } else {
         std::string host = spec.value("host", std::string("127.0.0.1"));
         int port = spec.value("port", 0);
-        std::string scheme = s.kind == "nosql" ? "redis" : s.kind == "sql" ? "postgresql" : s.kind;
-        where = scheme + "://" + host + ":" + (port ? std::to_string(port) : "<any free port>");
+        std::string scheme = s.kind == "nosql" ? "redis" : s.kind == "sql" ? "postgresql" : s.kind == "sdn" ? "http" : s.kind;
+        std::string tls;
+        if (const auto t = spec.find("tls"); t != spec.end() && !(t->is_boolean() && !t->get<bool>())) {
+            scheme = scheme == "http" ? "https" : scheme == "redis" ? "rediss" : "tls";
+            tls = " (TLS; the run's CA is in WIRELAB_CA_FILE)";  // which certificates are broken is the lab's secret
+        }
+        where = scheme + "://" + host + ":" + (port ? std::to_string(port) : "<any free port>") + tls;
         vars = stem + "_URL, " + stem + "_HOST, " + stem + "_PORT";
         if (s.kind == "sql") vars = stem + "_DSN, " + vars + ", " + stem + "_USER, " + stem + "_PASSWORD";
     }

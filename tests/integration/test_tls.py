@@ -83,6 +83,13 @@ class Tls(unittest.TestCase):
             paths = [p for (p,) in db.execute("SELECT path FROM http WHERE service = 'api'")]
             self.assertEqual(paths, ["/items/1", "/items/1"])
 
+    def test_show_says_https_and_where_the_ca_is(self):
+        r = run_wirelab("show", LAB)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("api (http): https://127.0.0.1:<any free port> (TLS; the run's CA is in WIRELAB_CA_FILE)", r.stdout)
+        self.assertIn("echo (tcp): tls://127.0.0.1", r.stdout)
+        self.assertNotIn("expired", r.stdout)  # which certificate is broken is the lab's to tell
+
     def test_bad_tls_settings_name_the_key(self):
         tmp = tempfile.mkdtemp(prefix="wirelab-tls-")
         for value, words in (('"sometimes"', '"tls" is true'), ("3", '"tls" is true')):
