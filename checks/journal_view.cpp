@@ -1,5 +1,7 @@
 #include "checks/journal_view.hpp"
 
+#include "runtime/text.hpp"
+
 #include <algorithm>
 #include <cstdio>
 #include <ctime>
@@ -77,25 +79,6 @@ bool valid_utf8(const std::string& s) {
         i += len;
     }
     return true;
-}
-
-std::string base64(const std::string& in) {
-    static const char* t = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    std::string out;
-    std::size_t i = 0;
-    for (; i + 2 < in.size(); i += 3) {
-        unsigned v = (static_cast<unsigned char>(in[i]) << 16) | (static_cast<unsigned char>(in[i + 1]) << 8) |
-                     static_cast<unsigned char>(in[i + 2]);
-        out += {t[v >> 18], t[(v >> 12) & 63], t[(v >> 6) & 63], t[v & 63]};
-    }
-    if (i + 1 == in.size()) {
-        unsigned v = static_cast<unsigned char>(in[i]) << 16;
-        out += {t[v >> 18], t[(v >> 12) & 63], '=', '='};
-    } else if (i + 2 == in.size()) {
-        unsigned v = (static_cast<unsigned char>(in[i]) << 16) | (static_cast<unsigned char>(in[i + 1]) << 8);
-        out += {t[v >> 18], t[(v >> 12) & 63], t[(v >> 6) & 63], '='};
-    }
-    return out;
 }
 
 }  // namespace
@@ -311,7 +294,7 @@ json render_har(JournalReader& j, const std::string& only_case) {
         if (valid_utf8(h.resp_body)) {
             content["text"] = h.resp_body;
         } else {
-            content["text"] = base64(h.resp_body);
+            content["text"] = base64_encode(h.resp_body);
             content["encoding"] = "base64";
         }
         json response = {{"status", h.status},

@@ -141,16 +141,6 @@ json as_action(const ScheduleEvent& e) {
 
 }  // namespace
 
-bool constant_time_equal(std::string_view a, std::string_view b) {
-    std::size_t n = std::max(a.size(), b.size());
-    unsigned char diff = a.size() == b.size() ? 0 : 1;
-    for (std::size_t i = 0; i < n; ++i) {
-        unsigned char x = i < a.size() ? static_cast<unsigned char>(a[i]) : 0;
-        unsigned char y = i < b.size() ? static_cast<unsigned char>(b[i]) : 0;
-        diff |= static_cast<unsigned char>(x ^ y);
-    }
-    return diff == 0;
-}
 
 std::vector<RosterRow> parse_roster(const std::string& text, const std::string& file) {
     auto rows = split_csv(text, file);

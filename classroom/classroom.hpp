@@ -3,6 +3,7 @@
 // No sockets here: the HTTP layer (server.hpp) authenticates a request,
 // calls one of these and writes the answer; tests call them directly.
 #pragma once
+#include "runtime/text.hpp"
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
@@ -59,8 +60,7 @@ struct RosterRow {
 /// LabError naming `file` and the line.
 std::vector<RosterRow> parse_roster(const std::string& text, const std::string& file);
 
-/// True when a and b are equal, in time that depends only on their lengths.
-bool constant_time_equal(std::string_view a, std::string_view b);
+using wirelab::constant_time_equal;  // (runtime/text.hpp)
 
 struct ClassroomOptions {
     std::filesystem::path state_dir;  // classroom.db, submissions/, tokens.csv

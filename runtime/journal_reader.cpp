@@ -1,6 +1,7 @@
 #include "runtime/journal_reader.hpp"
 
 #include "runtime/runner.hpp"
+#include "runtime/text.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -9,16 +10,8 @@
 namespace wirelab {
 
 namespace {
-bool iequals(const std::string& a, const std::string& b) {
-    if (a.size() != b.size()) return false;
-    for (std::size_t i = 0; i < a.size(); ++i)
-        if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i])))
-            return false;
-    return true;
-}
 std::optional<std::string> find_header(const HeaderList& list, const std::string& name) {
-    for (const auto& [k, v] : list)
-        if (iequals(k, name)) return v;
+    if (const std::string* v = find_field(list, name)) return *v;
     return std::nullopt;
 }
 

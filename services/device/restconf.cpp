@@ -4,6 +4,7 @@
 #include <optional>
 #include <regex>
 
+#include "runtime/text.hpp"
 #include "services/http/json_store.hpp"
 
 namespace wirelab::device {
@@ -85,28 +86,6 @@ std::string percent_encode(const std::string& s) {
             char b[4];
             std::snprintf(b, sizeof b, "%%%02X", c);
             out += b;
-        }
-    }
-    return out;
-}
-
-std::string base64_decode(const std::string& in) {
-    std::string out;
-    int val = 0, bits = -8;
-    for (unsigned char c : in) {
-        int d;
-        if (c >= 'A' && c <= 'Z') d = c - 'A';
-        else if (c >= 'a' && c <= 'z') d = c - 'a' + 26;
-        else if (c >= '0' && c <= '9') d = c - '0' + 52;
-        else if (c == '+') d = 62;
-        else if (c == '/') d = 63;
-        else if (c == '=') break;
-        else return {};
-        val = (val << 6) | d;
-        bits += 6;
-        if (bits >= 0) {
-            out += static_cast<char>((val >> bits) & 0xff);
-            bits -= 8;
         }
     }
     return out;
@@ -478,7 +457,7 @@ RestconfReply handle(Device& d, const RestconfRequest& req) {
     std::string auth = req.authorization;
     bool authorised = false;
     if (auth.size() > 6 && (auth.rfind("Basic ", 0) == 0 || auth.rfind("basic ", 0) == 0))
-        authorised = base64_decode(auth.substr(6)) == d.spec.username + ":" + d.spec.password;
+        authorised = constant_time_equal(base64_decode(auth.substr(6)), d.spec.username + ":" + d.spec.password);
     if (!authorised) {
         auto r = error_reply({401, "access-denied", "",
                               auth.empty() ? "RESTCONF needs HTTP Basic authentication (the device's username and password)"

@@ -6,35 +6,21 @@
 #include <algorithm>
 
 #include "runtime/json_source.hpp"
+#include "runtime/text.hpp"
 #include "runtime/faults.hpp"
 
 namespace wirelab::http {
 
 namespace {
 
-bool iequal(const std::string& a, const std::string& b) {
-    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-               return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
-           });
-}
-
 std::string header(const Fields& h, const std::string& name) {
-    for (const auto& [k, v] : h)
-        if (iequal(k, name)) return v;
-    return {};
+    const std::string* v = find_field(h, name);
+    return v ? *v : std::string();
 }
 
 bool has_prefix(const std::string& path, const std::string& prefix) {
     if (path.rfind(prefix, 0) != 0) return false;
     return path.size() == prefix.size() || prefix.back() == '/' || path[prefix.size()] == '/' || path[prefix.size()] == '?';
-}
-
-/// Constant time: a token or signature compared without leaking where it differs.
-bool same(const std::string& a, const std::string& b) {
-    if (a.size() != b.size()) return false;
-    unsigned char d = 0;
-    for (std::size_t i = 0; i < a.size(); ++i) d |= static_cast<unsigned char>(a[i] ^ b[i]);
-    return d == 0;
 }
 
 /// A token for the journal: its first characters, never the whole.
@@ -178,7 +164,7 @@ std::optional<AuthDecision> AuthGate::check(const std::string& method, const std
                 d.status = 400;
                 return d;
             }
-            if (u == spec_.users.end() || !same(u->second, f["password"])) {
+            if (u == spec_.users.end() || !constant_time_equal(u->second, f["password"])) {
                 auto d = refusal("invalid_grant", "wrong username or password", "login-failed", false);
                 d.detail["user"] = f["username"];
                 return d;
@@ -211,7 +197,7 @@ std::optional<AuthDecision> AuthGate::check(const std::string& method, const std
     if (protected_path) {
         std::string auth = header(headers, "Authorization"), tok;
         bool in_query = false;
-        if (auth.size() > 7 && iequal(auth.substr(0, 7), "Bearer ")) {
+        if (auth.size() > 7 && iequals(auth.substr(0, 7), "Bearer ")) {
             tok = auth.substr(7);
         } else {
             for (auto& [k, v] : parse_query(raw_query))
@@ -264,7 +250,7 @@ std::optional<AuthDecision> AuthGate::check(const std::string& method, const std
         std::string want = hmac_sha256_hex(spec_.hmac_secret, method + "\n" + target + "\n" + ts + "\n" + body);
         std::string given = sig;
         for (auto& c : given) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-        if (!same(want, given)) return refusal("invalid_signature", "X-Signature does not match. " + how, "bad-signature", false);
+        if (!constant_time_equal(want, given)) return refusal("invalid_signature", "X-Signature does not match. " + how, "bad-signature", false);
     }
     return std::nullopt;
 }

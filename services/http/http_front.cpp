@@ -12,6 +12,7 @@
 #include "runtime/journal.hpp"
 #include "runtime/lab.hpp"
 #include "runtime/seeding.hpp"
+#include "runtime/text.hpp"
 #include "services/http/strict.hpp"
 
 namespace wirelab::http {
@@ -22,12 +23,6 @@ using Request = bhttp::request<bhttp::string_body>;
 using Response = bhttp::response<bhttp::string_body>;
 
 namespace {
-
-bool iequals(std::string_view a, std::string_view b) {
-    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-               return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
-           });
-}
 
 // Beast's words for a parse error, or what is really wrong when a line
 // ends with a bare LF (Beast reports it as a bad version or value).
@@ -104,14 +99,11 @@ HttpReply json_error(int status, const std::string& text) {
 }  // namespace
 
 std::string_view HttpRequest::header(std::string_view name) const {
-    for (const auto& [k, v] : headers)
-        if (iequals(k, name)) return v;
-    return {};
+    const std::string* v = find_field(headers, name);
+    return v ? std::string_view(*v) : std::string_view();
 }
 
-bool HttpRequest::has_header(std::string_view name) const {
-    return std::any_of(headers.begin(), headers.end(), [&](const auto& h) { return iequals(h.first, name); });
-}
+bool HttpRequest::has_header(std::string_view name) const { return find_field(headers, name) != nullptr; }
 
 void HttpReply::set(const std::string& name, const std::string& value) {
     for (auto& [k, v] : headers)
@@ -122,9 +114,7 @@ void HttpReply::set(const std::string& name, const std::string& value) {
     headers.emplace_back(name, value);
 }
 
-bool HttpReply::has(std::string_view name) const {
-    return std::any_of(headers.begin(), headers.end(), [&](const auto& h) { return iequals(h.first, name); });
-}
+bool HttpReply::has(std::string_view name) const { return find_field(headers, name) != nullptr; }
 
 HttpOptions read_http_options(Spec& s) {
     HttpOptions o;

@@ -13,6 +13,7 @@
 #include "runtime/journal.hpp"
 #include "runtime/lab.hpp"
 #include "runtime/seeding.hpp"
+#include "runtime/text.hpp"
 #include "services/http/auth.hpp"
 #include "services/http/doc_state.hpp"
 #include "services/http/http_front.hpp"
@@ -22,26 +23,13 @@ namespace wirelab::http {
 
 namespace {
 
-std::string base64(const unsigned char* p, std::size_t n) {
-    static const char* tbl = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    std::string out;
-    for (std::size_t i = 0; i < n; i += 3) {
-        unsigned v = p[i] << 16 | (i + 1 < n ? p[i + 1] << 8 : 0) | (i + 2 < n ? p[i + 2] : 0);
-        out += tbl[(v >> 18) & 63];
-        out += tbl[(v >> 12) & 63];
-        out += i + 1 < n ? tbl[(v >> 6) & 63] : '=';
-        out += i + 2 < n ? tbl[v & 63] : '=';
-    }
-    return out;
-}
-
 // Express's weak ETag: W/"<length hex>-<first 27 chars of base64 sha1>".
 std::string weak_etag(const std::string& body) {
     unsigned char md[SHA_DIGEST_LENGTH];
     ::SHA1(reinterpret_cast<const unsigned char*>(body.data()), body.size(), md);
     char len[32];
     std::snprintf(len, sizeof len, "%zx", body.size());
-    return "W/\"" + std::string(len) + "-" + base64(md, sizeof md).substr(0, 27) + "\"";
+    return "W/\"" + std::string(len) + "-" + base64_encode(std::string_view(reinterpret_cast<const char*>(md), sizeof md)).substr(0, 27) + "\"";
 }
 
 const char* kHomePage = R"(<!DOCTYPE html>
