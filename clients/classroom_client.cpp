@@ -1,6 +1,6 @@
 #include "clients/classroom_client.hpp"
 
-#include <curl/curl.h>
+#include "clients/curl_lib.hpp"
 #include <sys/stat.h>
 
 #include <chrono>
@@ -57,10 +57,16 @@ std::string escape_segment(const std::string& s) {
 
 Reply call(const std::string& method, const std::string& url, const std::string& token, const std::string* body,
            long timeout_s) {
-    static const bool init = [] { return curl_global_init(CURL_GLOBAL_DEFAULT) == 0; }();
-    (void)init;
     Reply r;
-    CURL* h = curl_easy_init();
+    const curl_lib::Api* api = nullptr;
+    try {
+        api = &curl_lib::api();
+    } catch (const std::exception& e) {
+        r.error = e.what();
+        return r;
+    }
+    const curl_lib::Api& lc = *api;
+    CURL* h = lc.easy_init();
     if (!h) {
         r.error = "libcurl could not start";
         return r;
@@ -68,31 +74,31 @@ Reply call(const std::string& method, const std::string& url, const std::string&
     char err[CURL_ERROR_SIZE] = {};
     curl_slist* headers = nullptr;
     std::string auth = "Authorization: Bearer " + token;
-    headers = curl_slist_append(headers, auth.c_str());
-    headers = curl_slist_append(headers, "Accept: application/json");
-    if (body) headers = curl_slist_append(headers, "Content-Type: application/vnd.wirelab.run+gzip");
-    curl_easy_setopt(h, CURLOPT_URL, url.c_str());
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
-    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, err);
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 3L);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT, timeout_s);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, &r.body);
-    curl_easy_setopt(h, CURLOPT_USERAGENT, "wirelab/0.1");
+    headers = lc.slist_append(headers, auth.c_str());
+    headers = lc.slist_append(headers, "Accept: application/json");
+    if (body) headers = lc.slist_append(headers, "Content-Type: application/vnd.wirelab.run+gzip");
+    lc.easy_setopt(h, CURLOPT_URL, url.c_str());
+    lc.easy_setopt(h, CURLOPT_HTTPHEADER, headers);
+    lc.easy_setopt(h, CURLOPT_ERRORBUFFER, err);
+    lc.easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    lc.easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 3L);
+    lc.easy_setopt(h, CURLOPT_TIMEOUT, timeout_s);
+    lc.easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+    lc.easy_setopt(h, CURLOPT_WRITEDATA, &r.body);
+    lc.easy_setopt(h, CURLOPT_USERAGENT, "wirelab/0.1");
     if (method == "POST") {
-        curl_easy_setopt(h, CURLOPT_POST, 1L);
-        curl_easy_setopt(h, CURLOPT_POSTFIELDS, body ? body->data() : "");
-        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body ? body->size() : 0));
+        lc.easy_setopt(h, CURLOPT_POST, 1L);
+        lc.easy_setopt(h, CURLOPT_POSTFIELDS, body ? body->data() : "");
+        lc.easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body ? body->size() : 0));
     }
-    CURLcode rc = curl_easy_perform(h);
+    CURLcode rc = lc.easy_perform(h);
     if (rc == CURLE_OK) {
-        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &r.status);
+        lc.easy_getinfo(h, CURLINFO_RESPONSE_CODE, &r.status);
     } else {
-        r.error = err[0] ? err : curl_easy_strerror(rc);
+        r.error = err[0] ? err : lc.easy_strerror(rc);
     }
-    curl_slist_free_all(headers);
-    curl_easy_cleanup(h);
+    lc.slist_free_all(headers);
+    lc.easy_cleanup(h);
     return r;
 }
 

@@ -5,7 +5,7 @@
 // used later as "{id}" in paths and bodies: a round trip of created data.
 #include "clients/http_driver.hpp"
 
-#include <curl/curl.h>
+#include "clients/curl_lib.hpp"
 #include <strings.h>
 
 #include <atomic>
@@ -234,15 +234,16 @@ private:
     }
 
     void perform(Shared& out, const std::string& base) {
+        const curl_lib::Api& lc = curl_lib::api();
         std::map<std::string, std::string> vars;
         CURL* curl = nullptr;
         for (std::size_t i = 0; i < requests_.size() && !stopping_; ++i) {
             const Request& q = requests_[i];
             if (!curl || fresh_) {
-                if (curl) curl_easy_cleanup(curl);
-                curl = curl_easy_init();
+                if (curl) lc.easy_cleanup(curl);
+                curl = lc.easy_init();
             } else {
-                curl_easy_reset(curl);
+                lc.easy_reset(curl);
             }
             Result res;
             res.idx = i;
@@ -254,62 +255,62 @@ private:
             struct curl_slist* hdrs = nullptr;
             for (const auto& [k, v] : q.headers) {
                 std::string h = k + ": " + substitute_vars(v, vars);
-                hdrs = curl_slist_append(hdrs, h.c_str());
+                hdrs = lc.slist_append(hdrs, h.c_str());
                 ex.req_headers.push_back({k, substitute_vars(v, vars)});
             }
             if (q.json_body) {
                 bool has_ct = std::any_of(q.headers.begin(), q.headers.end(),
                                           [](const auto& h) { return h.first == "Content-Type"; });
                 if (!has_ct) {
-                    hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
+                    hdrs = lc.slist_append(hdrs, "Content-Type: application/json");
                     ex.req_headers.push_back({"Content-Type", "application/json"});
                 }
                 ex.req_body = substitute_vars(json::parse(*q.body), vars).dump();
             } else if (q.body) {
                 ex.req_body = substitute_vars(*q.body, vars);
             }
-            hdrs = curl_slist_append(hdrs, "Expect:");  // no 100-continue round trip
-            curl_easy_setopt(curl, CURLOPT_URL, ex.url.c_str());
-            curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, q.method.c_str());
-            if (q.method == "HEAD") curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
+            hdrs = lc.slist_append(hdrs, "Expect:");  // no 100-continue round trip
+            lc.easy_setopt(curl, CURLOPT_URL, ex.url.c_str());
+            lc.easy_setopt(curl, CURLOPT_CUSTOMREQUEST, q.method.c_str());
+            if (q.method == "HEAD") lc.easy_setopt(curl, CURLOPT_NOBODY, 1L);
             if (q.body) {
-                curl_easy_setopt(curl, CURLOPT_POSTFIELDS, ex.req_body.c_str());
-                curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, static_cast<long>(ex.req_body.size()));
+                lc.easy_setopt(curl, CURLOPT_POSTFIELDS, ex.req_body.c_str());
+                lc.easy_setopt(curl, CURLOPT_POSTFIELDSIZE, static_cast<long>(ex.req_body.size()));
             }
-            curl_easy_setopt(curl, CURLOPT_HTTPHEADER, hdrs);
-            curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, timeout_ms_);
-            curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-            curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
-            curl_easy_setopt(curl, CURLOPT_WRITEDATA, &ex.resp_body);
-            curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
-            curl_easy_setopt(curl, CURLOPT_HEADERDATA, &ex);
+            lc.easy_setopt(curl, CURLOPT_HTTPHEADER, hdrs);
+            lc.easy_setopt(curl, CURLOPT_TIMEOUT_MS, timeout_ms_);
+            lc.easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+            lc.easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
+            lc.easy_setopt(curl, CURLOPT_WRITEDATA, &ex.resp_body);
+            lc.easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
+            lc.easy_setopt(curl, CURLOPT_HEADERDATA, &ex);
             ex.journal = &journal_;
-            curl_easy_setopt(curl, CURLOPT_DEBUGFUNCTION, on_debug);
-            curl_easy_setopt(curl, CURLOPT_DEBUGDATA, &ex);
-            curl_easy_setopt(curl, CURLOPT_VERBOSE, 1L);
+            lc.easy_setopt(curl, CURLOPT_DEBUGFUNCTION, on_debug);
+            lc.easy_setopt(curl, CURLOPT_DEBUGDATA, &ex);
+            lc.easy_setopt(curl, CURLOPT_VERBOSE, 1L);
             ex.started_us = journal_.now();
-            CURLcode rc = curl_easy_perform(curl);
+            CURLcode rc = lc.easy_perform(curl);
             ex.ended_us = journal_.now();
-            curl_slist_free_all(hdrs);
+            lc.slist_free_all(hdrs);
             char* ip = nullptr;
-            curl_easy_getinfo(curl, CURLINFO_LOCAL_PORT, &ex.local_port);
-            curl_easy_getinfo(curl, CURLINFO_PRIMARY_PORT, &ex.peer_port);
-            curl_easy_getinfo(curl, CURLINFO_NUM_CONNECTS, &ex.new_connections);
-            if (curl_easy_getinfo(curl, CURLINFO_LOCAL_IP, &ip) == CURLE_OK && ip) ex.local_ip = ip;
-            if (curl_easy_getinfo(curl, CURLINFO_PRIMARY_IP, &ip) == CURLE_OK && ip) ex.peer_ip = ip;
+            lc.easy_getinfo(curl, CURLINFO_LOCAL_PORT, &ex.local_port);
+            lc.easy_getinfo(curl, CURLINFO_PRIMARY_PORT, &ex.peer_port);
+            lc.easy_getinfo(curl, CURLINFO_NUM_CONNECTS, &ex.new_connections);
+            if (lc.easy_getinfo(curl, CURLINFO_LOCAL_IP, &ip) == CURLE_OK && ip) ex.local_ip = ip;
+            if (lc.easy_getinfo(curl, CURLINFO_PRIMARY_IP, &ip) == CURLE_OK && ip) ex.peer_ip = ip;
             if (rc != CURLE_OK) {
-                ex.error = curl_easy_strerror(rc);
+                ex.error = lc.easy_strerror(rc);
                 res.ok = false;
                 res.expected = "an HTTP response";
                 res.got = "no response: " + ex.error;
                 out.results.push_back(std::move(res));
                 break;  // the rest of the plan depends on this one
             }
-            curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &ex.status);
+            lc.easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &ex.status);
             judge(res, vars);
             out.results.push_back(std::move(res));
         }
-        if (curl) curl_easy_cleanup(curl);
+        if (curl) lc.easy_cleanup(curl);
     }
 
     void judge(Result& r, std::map<std::string, std::string>& vars) {
@@ -409,8 +410,7 @@ private:
 }  // namespace
 
 std::unique_ptr<Driver> make_http_driver(DriverContext& ctx) {
-    static std::once_flag once;
-    std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+    curl_lib::api();  // loaded now: a missing libcurl is an error of the lab's start, not of a case
     return std::make_unique<HttpDriver>(ctx);
 }
 

@@ -1,6 +1,7 @@
 #include "runtime/journal.hpp"
 
 #include <algorithm>
+#include <future>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 
@@ -98,6 +99,9 @@ Journal::Journal(const std::filesystem::path& file, std::optional<std::chrono::s
     std::filesystem::remove(file, ec);
     std::filesystem::remove(file.string() + "-wal", ec);
     std::filesystem::remove(file.string() + "-shm", ec);
+    // Opened and given its schema here, so that a journal that cannot be
+    // created is an error of the constructor; written to from the writer
+    // thread only after.
     db_ = std::make_unique<sql::Db>(file);
     db_->exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;");
     db_->exec(kSchema);
@@ -105,25 +109,113 @@ Journal::Journal(const std::filesystem::path& file, std::optional<std::chrono::s
         *db_, "INSERT INTO chunks(connection_id, dir, t_us, offset, data) VALUES (?,?,?,?,?)");
     ins_conn_ = std::make_unique<sql::Stmt>(
         *db_,
-        "INSERT INTO connections(case_id, service, transport, role, local, peer, opened_us) "
-        "VALUES (?,?,?,?,?,?,?)");
+        "INSERT INTO connections(id, case_id, service, transport, role, local, peer, opened_us, pid) "
+        "VALUES (?,?,?,?,?,?,?,?,?)");
     ins_event_ = std::make_unique<sql::Stmt>(
         *db_,
         "INSERT INTO events(t_us, case_id, service, connection_id, kind, detail) "
         "VALUES (?,?,?,?,?,?)");
+    writer_ = std::thread([this] { writer_loop(); });
     set_meta("schema_version", std::to_string(schema_version));
     set_meta("status", "running");
     flush();
 }
 
 Journal::~Journal() {
-    if (db_) flush();
+    flush();
+    {
+        std::lock_guard lock(mu_);
+        stopping_ = true;
+    }
+    work_cv_.notify_one();
+    writer_.join();
 }
 
 micros Journal::now() const {
     return std::chrono::duration_cast<std::chrono::microseconds>(
                std::chrono::steady_clock::now() - start_)
         .count();
+}
+
+std::string Journal::error() const {
+    std::lock_guard lock(mu_);
+    return error_;
+}
+
+std::int64_t Journal::next_id(const char* table) {
+    auto it = last_id_.find(std::string_view(table));
+    if (it == last_id_.end()) it = last_id_.emplace(table, 0).first;
+    return ++it->second;
+}
+
+template <class F>
+void Journal::write(F&& f, std::size_t bytes) {
+    {
+        std::unique_lock lock(mu_);
+        if (!error_.empty()) return;
+        room_cv_.wait(lock, [&] {
+            return (queue_.size() < kQueueOps && queued_bytes_ + bytes <= kQueueBytes) || queue_.empty() ||
+                   !error_.empty();
+        });
+        queue_.push_back({[this, f = std::forward<F>(f)]() mutable {
+                              begin();
+                              f();
+                          },
+                          bytes});
+        queued_bytes_ += bytes;
+        ++pushed_;
+    }
+    work_cv_.notify_one();
+}
+
+void Journal::write_and_wait(std::function<void()> f) {
+    std::uint64_t mine;
+    {
+        std::lock_guard lock(mu_);
+        queue_.push_back({std::move(f), 0});
+        mine = ++pushed_;
+    }
+    work_cv_.notify_one();
+    std::unique_lock lock(mu_);
+    done_cv_.wait(lock, [&] { return done_ >= mine; });
+}
+
+void Journal::writer_loop() {
+    std::unique_lock lock(mu_);
+    for (;;) {
+        work_cv_.wait(lock, [&] { return !queue_.empty() || stopping_; });
+        if (queue_.empty()) return;
+        std::deque<Op> batch;
+        batch.swap(queue_);
+        queued_bytes_ = 0;
+        lock.unlock();
+        room_cv_.notify_all();
+        for (Op& op : batch) {
+            bool failed;
+            {
+                std::lock_guard l(mu_);
+                failed = !error_.empty();
+            }
+            // A failed journal takes no more writes; what waits is told.
+            if (!failed) {
+                try {
+                    op.run();
+                } catch (const std::exception& e) {
+                    fail(e.what());
+                }
+            }
+            op.run = nullptr;  // what it held goes now, off the io thread
+        }
+        lock.lock();
+        done_ += batch.size();
+        done_cv_.notify_all();
+    }
+}
+
+void Journal::fail(std::string why) {
+    std::lock_guard lock(mu_);
+    if (error_.empty()) error_ = std::move(why);
+    room_cv_.notify_all();
 }
 
 void Journal::begin() {
@@ -133,32 +225,37 @@ void Journal::begin() {
     }
 }
 
-template <class F>
-void Journal::write(F&& f) {
-    if (!error_.empty()) return;
-    try {
-        begin();
-        f();
-    } catch (const std::exception& e) {
-        error_ = e.what();
-    }
-}
-
-void Journal::flush() {
-    if (!error_.empty()) return;
+void Journal::commit_now() {
     // Deleted under us, the file would take every write and keep none.
     std::error_code ec;
     if (!std::filesystem::exists(file_, ec)) {
-        error_ = "the journal " + file_.string() + " was deleted during the run";
+        fail("the journal " + file_.string() + " was deleted during the run");
         return;
     }
     if (!in_tx_) return;
-    try {
-        db_->exec("COMMIT");
-    } catch (const std::exception& e) {
-        error_ = e.what();
-    }
     in_tx_ = false;
+    db_->exec("COMMIT");
+}
+
+void Journal::commit() {
+    {
+        std::lock_guard lock(mu_);
+        if (!error_.empty()) return;
+        queue_.push_back({[this] { commit_now(); }, 0});
+        ++pushed_;
+    }
+    work_cv_.notify_one();
+}
+
+void Journal::flush() {
+    write_and_wait([this] {
+        bool failed;
+        {
+            std::lock_guard l(mu_);
+            failed = !error_.empty();
+        }
+        if (!failed) commit_now();
+    });
 }
 
 void Journal::finish(const std::string& status) {
@@ -168,63 +265,64 @@ void Journal::finish(const std::string& status) {
 }
 
 void Journal::set_meta(const std::string& key, const std::string& value) {
-    write([&] {
-        db_->prepare("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)")
-            .bind(1, key)
-            .bind(2, value)
-            .exec();
+    write([this, key, value] {
+        db_->prepare("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)").bind(1, key).bind(2, value).exec();
     });
 }
 
 std::int64_t Journal::begin_case(const std::string& name, const std::string& command) {
-    write([&] {
-        db_->prepare("INSERT INTO cases(name, command, started_us) VALUES (?,?,?)")
-            .bind(1, name)
-            .bind(2, command)
-            .bind(3, now())
+    case_id_ = next_id("cases");
+    write([this, id = case_id_, name, command, t = now()] {
+        db_->prepare("INSERT INTO cases(id, name, command, started_us) VALUES (?,?,?,?)")
+            .bind(1, id)
+            .bind(2, name)
+            .bind(3, command)
+            .bind(4, t)
             .exec();
-        case_id_ = db_->last_rowid();
     });
     return case_id_;
 }
 
-void Journal::end_case(std::int64_t id, const CaseOutcome& o) {
-    write([&] {
-        auto s = db_->prepare(
-            "UPDATE cases SET ended_us=?, pid=?, exit_code=?, signal=?, timed_out=?, "
-            "start_error=?, stdout=?, stderr=?, stdout_bytes=?, stderr_bytes=?, "
-            "stdout_truncated=?, stderr_truncated=?, cpu_user_us=?, cpu_sys_us=?, "
-            "limit_hit=?, limit_detail=?, processes_peak=? WHERE id=?");
-        s.bind(1, now()).bind(2, o.pid).bind(3, o.exit_code).bind(4, o.signal);
-        s.bind(5, o.timed_out ? 1 : 0);
-        if (o.start_error.empty())
-            s.bind_null(6);
-        else
-            s.bind(6, o.start_error);
-        s.bind_blob(7, o.out).bind_blob(8, o.err).bind(9, o.out_bytes).bind(10, o.err_bytes);
-        s.bind(11, o.out_truncated ? 1 : 0).bind(12, o.err_truncated ? 1 : 0);
-        s.bind(13, o.cpu_user_us).bind(14, o.cpu_sys_us);
-        if (o.limit.empty())
-            s.bind_null(15).bind_null(16);
-        else
-            s.bind(15, o.limit).bind(16, o.limit_detail);
-        s.bind(17, static_cast<std::int64_t>(o.processes_peak)).bind(18, id);
-        s.exec();
-        auto p = db_->prepare(
-            "INSERT INTO processes(case_id, pid, ppid, cmdline, started_us, ended_us, exit_code, signal, "
-            "threads_max, is_root, orphaned, reaped_by_wirelab, left_running) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)");
-        for (const ProcRecord& r : o.processes) {
-            p.bind(1, id).bind(2, r.pid).bind(3, r.ppid).bind(4, r.cmdline).bind(5, r.started_us);
-            if (r.ended_us >= 0)
-                p.bind(6, r.ended_us);
+void Journal::end_case(std::int64_t id, const CaseOutcome& outcome) {
+    write(
+        [this, id, o = outcome, t = now()] {
+            auto s = db_->prepare(
+                "UPDATE cases SET ended_us=?, pid=?, exit_code=?, signal=?, timed_out=?, "
+                "start_error=?, stdout=?, stderr=?, stdout_bytes=?, stderr_bytes=?, "
+                "stdout_truncated=?, stderr_truncated=?, cpu_user_us=?, cpu_sys_us=?, "
+                "limit_hit=?, limit_detail=?, processes_peak=? WHERE id=?");
+            s.bind(1, t).bind(2, o.pid).bind(3, o.exit_code).bind(4, o.signal);
+            s.bind(5, o.timed_out ? 1 : 0);
+            if (o.start_error.empty())
+                s.bind_null(6);
             else
-                p.bind_null(6);
-            p.bind(7, r.exit_code).bind(8, r.signal).bind(9, r.threads_max);
-            p.bind(10, r.root ? 1 : 0).bind(11, r.orphaned ? 1 : 0).bind(12, r.reaped_by_wirelab ? 1 : 0);
-            p.bind(13, r.left_running ? 1 : 0);
-            p.exec();
-        }
-    });
+                s.bind(6, o.start_error);
+            s.bind_blob(7, o.out).bind_blob(8, o.err).bind(9, o.out_bytes).bind(10, o.err_bytes);
+            s.bind(11, o.out_truncated ? 1 : 0).bind(12, o.err_truncated ? 1 : 0);
+            s.bind(13, o.cpu_user_us).bind(14, o.cpu_sys_us);
+            if (o.limit.empty())
+                s.bind_null(15).bind_null(16);
+            else
+                s.bind(15, o.limit).bind(16, o.limit_detail);
+            s.bind(17, static_cast<std::int64_t>(o.processes_peak)).bind(18, id);
+            s.exec();
+            auto p = db_->prepare(
+                "INSERT INTO processes(case_id, pid, ppid, cmdline, started_us, ended_us, exit_code, signal, "
+                "threads_max, is_root, orphaned, reaped_by_wirelab, left_running) VALUES "
+                "(?,?,?,?,?,?,?,?,?,?,?,?,?)");
+            for (const ProcRecord& r : o.processes) {
+                p.bind(1, id).bind(2, r.pid).bind(3, r.ppid).bind(4, r.cmdline).bind(5, r.started_us);
+                if (r.ended_us >= 0)
+                    p.bind(6, r.ended_us);
+                else
+                    p.bind_null(6);
+                p.bind(7, r.exit_code).bind(8, r.signal).bind(9, r.threads_max);
+                p.bind(10, r.root ? 1 : 0).bind(11, r.orphaned ? 1 : 0).bind(12, r.reaped_by_wirelab ? 1 : 0);
+                p.bind(13, r.left_running ? 1 : 0);
+                p.exec();
+            }
+        },
+        outcome.out.size() + outcome.err.size());
 }
 
 void Journal::attribute(std::int64_t id, Conn& c) {
@@ -233,31 +331,34 @@ void Journal::attribute(std::int64_t id, Conn& c) {
     auto pid = attributor_(c.local, c.peer);
     if (!pid) return;
     c.attribution_tries = 0;
-    write([&] { db_->prepare("UPDATE connections SET pid=? WHERE id=?").bind(1, *pid).bind(2, id).exec(); });
+    write([this, id, pid = *pid] {
+        db_->prepare("UPDATE connections SET pid=? WHERE id=?").bind(1, pid).bind(2, id).exec();
+    });
 }
 
 std::int64_t Journal::open_connection(const ConnectionInfo& c) {
     if (!traffic_) return ++untracked_id_;
-    std::int64_t id = 0;
-    write([&] {
+    std::int64_t id = next_id("connections");
+    write([this, id, c, case_id = case_id_, t = c.opened_us >= 0 ? c.opened_us : now()] {
         auto& s = *ins_conn_;
-        if (case_id_)
-            s.bind(1, case_id_);
+        s.bind(1, id);
+        if (case_id)
+            s.bind(2, case_id);
         else
-            s.bind_null(1);
-        s.bind(2, c.service).bind(3, c.transport).bind(4, c.role).bind(5, c.local);
-        s.bind(6, c.peer).bind(7, c.opened_us >= 0 ? c.opened_us : now());
+            s.bind_null(2);
+        s.bind(3, c.service).bind(4, c.transport).bind(5, c.role).bind(6, c.local);
+        s.bind(7, c.peer).bind(8, t);
+        if (c.pid)
+            s.bind(9, *c.pid);
+        else
+            s.bind_null(9);
         s.exec();
-        id = db_->last_rowid();
-        if (c.pid) db_->prepare("UPDATE connections SET pid=? WHERE id=?").bind(1, *c.pid).bind(2, id).exec();
     });
-    if (id) {
-        Conn& conn = conns_[id];
-        if (!c.pid && c.transport == "tcp" && attributor_) {
-            conn.local = c.local, conn.peer = c.peer;
-            conn.attribution_tries = 4;
-            attribute(id, conn);
-        }
+    Conn& conn = conns_[id];
+    if (!c.pid && c.transport == "tcp" && attributor_) {
+        conn.local = c.local, conn.peer = c.peer;
+        conn.attribution_tries = 4;
+        attribute(id, conn);
     }
     return id;
 }
@@ -280,12 +381,15 @@ void Journal::chunk(std::int64_t conn, Dir dir, std::string_view bytes, micros t
         bytes = bytes.substr(0, room);
         c.truncated[d] = true;
     }
-    write([&] {
-        auto& s = *ins_chunk_;
-        s.bind(1, conn).bind(2, d == 0 ? "in" : "out").bind(3, t_us >= 0 ? t_us : now()).bind(4, offset);
-        s.bind_blob(5, bytes);
-        s.exec();
-    });
+    std::size_t n = bytes.size();
+    write(
+        [this, conn, d, t = t_us >= 0 ? t_us : now(), offset, data = std::string(bytes)] {
+            auto& s = *ins_chunk_;
+            s.bind(1, conn).bind(2, d == 0 ? "in" : "out").bind(3, t).bind(4, offset);
+            s.bind_blob(5, data);
+            s.exec();
+        },
+        n);
 }
 
 void Journal::close_connection(std::int64_t conn, const std::string& closed_by,
@@ -296,44 +400,67 @@ void Journal::close_connection(std::int64_t conn, const std::string& closed_by,
     attribute(conn, it->second);
     Conn c = it->second;
     conns_.erase(it);
-    write([&] {
+    write([this, conn, closed_by, close_kind, t = now(), in = c.bytes[0], out = c.bytes[1],
+           tin = c.truncated[0], tout = c.truncated[1]] {
         db_->prepare(
                "UPDATE connections SET closed_us=?, closed_by=?, close_kind=?, bytes_in=?, "
                "bytes_out=?, in_truncated=?, out_truncated=? WHERE id=?")
-            .bind(1, now())
+            .bind(1, t)
             .bind(2, closed_by)
             .bind(3, close_kind)
-            .bind(4, c.bytes[0])
-            .bind(5, c.bytes[1])
-            .bind(6, c.truncated[0] ? 1 : 0)
-            .bind(7, c.truncated[1] ? 1 : 0)
+            .bind(4, in)
+            .bind(5, out)
+            .bind(6, tin ? 1 : 0)
+            .bind(7, tout ? 1 : 0)
             .bind(8, conn)
             .exec();
     });
 }
 
-void Journal::http(const json& f) {
+void Journal::http(json f) {
     if (!traffic_) return;
-    auto id = insert("http", kHttpColumns, f);
-    if (row_hook_ && id) row_hook_("http", id, f);
+    if (row_hook_) {
+        auto id = insert("http", kHttpColumns, f);
+        row_hook_("http", id, f);
+    } else {
+        insert("http", kHttpColumns, std::move(f));
+    }
 }
 
-void Journal::message(const json& f) {
-    json row = f;
+void Journal::message(json row) {
     if (!row.contains("t_us")) row["t_us"] = now();
+    if (!row_hook_) {
+        insert("messages", kMessageColumns, std::move(row));
+        return;
+    }
     auto id = insert("messages", kMessageColumns, row);
-    if (row_hook_ && id) row_hook_("messages", id, row);
+    row_hook_("messages", id, row);
 }
 
-void Journal::step(const json& f) {
-    json row = f;
+void Journal::step(json row) {
     if (!row.contains("ended_us")) row["ended_us"] = now();
-    insert("steps", kStepColumns, row);
+    insert("steps", kStepColumns, std::move(row));
+}
+
+void Journal::reload_ids() {
+    for (const char* t : {"connections", "http", "messages", "commands", "sql", "steps", "invocations", "cases"}) {
+        auto s = db_->prepare(std::string("SELECT coalesce(max(id), 0) FROM ") + t);
+        if (s.step()) last_id_[t] = std::max(last_id_[t], s.integer(0));
+    }
 }
 
 void Journal::merge_replica(const std::filesystem::path& other, int replica) {
     flush();
-    if (!error_.empty()) return;
+    // On the writer thread (the only one using the database), this thread
+    // waiting: the ids it hands out next come after the merged rows.
+    write_and_wait([&] {
+        if (!error().empty()) return;
+        merge_replica_now(other, replica);
+        reload_ids();
+    });
+}
+
+void Journal::merge_replica_now(const std::filesystem::path& other, int replica) {
     try {
         auto columns = [&](const std::string& table, std::initializer_list<const char*> skip) {
             std::vector<std::string> out;
@@ -388,7 +515,7 @@ void Journal::merge_replica(const std::filesystem::path& other, int replica) {
         db_->exec("COMMIT");
         db_->exec("DETACH DATABASE replica");
     } catch (const std::exception& e) {
-        error_ = std::string("merging the journal of replica ") + std::to_string(replica) + ": " + e.what();
+        fail(std::string("merging the journal of replica ") + std::to_string(replica) + ": " + e.what());
         try {
             db_->exec("ROLLBACK");
         } catch (...) {
@@ -400,34 +527,39 @@ void Journal::merge_replica(const std::filesystem::path& other, int replica) {
     }
 }
 
-void Journal::statement(const json& f) {
-    json row = f;
+void Journal::statement(json row) {
     if (!row.contains("t_us")) row["t_us"] = now();
+    if (!row_hook_) {
+        insert("sql", kSqlColumns, std::move(row));
+        return;
+    }
     auto id = insert("sql", kSqlColumns, row);
-    if (row_hook_ && id) row_hook_("sql", id, row);
+    row_hook_("sql", id, row);
 }
 
-void Journal::command(const json& f) {
-    json row = f;
+void Journal::command(json row) {
     if (!row.contains("t_us")) row["t_us"] = now();
+    if (!row_hook_) {
+        insert("commands", kCommandColumns, std::move(row));
+        return;
+    }
     auto id = insert("commands", kCommandColumns, row);
-    if (row_hook_ && id) row_hook_("commands", id, row);
+    row_hook_("commands", id, row);
 }
 
-std::int64_t Journal::invocation(const json& f) {
-    json row = f;
+std::int64_t Journal::invocation(json row) {
     if (!row.contains("started_us")) row["started_us"] = now();
     if (!row.contains("case_id")) row["case_id"] = case_id_ ? json(case_id_) : json();
-    return insert("invocations", kInvocationColumns, row);
+    return insert("invocations", kInvocationColumns, std::move(row));
 }
 
 void Journal::end_invocation(std::int64_t id, const std::string& outcome, std::optional<int> exit_code,
                              std::int64_t stdout_written, std::int64_t stderr_written) {
-    write([&] {
+    write([this, id, outcome, exit_code, stdout_written, stderr_written, t = now()] {
         auto s = db_->prepare(
             "UPDATE invocations SET ended_us=?, outcome=?, exit_code=coalesce(?, exit_code), stdout_written=?, "
             "stderr_written=? WHERE id=?");
-        s.bind(1, now());
+        s.bind(1, t);
         s.bind(2, outcome);
         if (exit_code)
             s.bind(3, static_cast<std::int64_t>(*exit_code));
@@ -440,70 +572,84 @@ void Journal::end_invocation(std::int64_t id, const std::string& outcome, std::o
     });
 }
 
-std::int64_t Journal::insert(const char* table, std::span<const char* const> columns, const json& f) {
-    std::int64_t id = 0;
-    write([&] {
-        // Only the columns given: the others keep their defaults. A row
-        // names its own case_id when it outlives the case it began in.
-        bool own_case = std::find_if(columns.begin(), columns.end(), [](const char* c) {
-                            return std::string_view(c) == "case_id";
-                        }) != columns.end();
-        std::string cols = own_case ? "" : "case_id", qs = own_case ? "" : "?";
-        std::vector<std::pair<const char*, const json*>> given;
-        for (const char* c : columns) {
-            auto it = f.find(c);
-            if (it == f.end() || it->is_null()) continue;
-            given.emplace_back(c, &*it);
-            if (!cols.empty()) cols += ",", qs += ",";
-            cols += c;
-            qs += "?";
-        }
-        // One prepared statement per table and set of columns, kept: most
-        // rows of a table name the same columns.
-        std::string text = std::string("INSERT INTO ") + table + "(" + cols + ") VALUES (" + qs + ")";
-        auto cached = inserts_.find(text);
-        if (cached == inserts_.end()) cached = inserts_.emplace(text, std::make_unique<sql::Stmt>(*db_, text)).first;
-        sql::Stmt& s = *cached->second;
-        struct Reset {
-            sql::Stmt& s;
-            ~Reset() { s.reset(); }
-        } reset_after{s};
-        int i = 1;
-        if (!own_case) {
-            if (case_id_)
-                s.bind(i, case_id_);
-            else
-                s.bind_null(i);
-            ++i;
-        }
-        for (const auto& [c, v] : given) {
-            std::string_view name(c);
-            bool bytes = name.find("body") != std::string_view::npos || name == "data" || name == "got";
-            if (v->is_number_integer())
-                s.bind(i, v->get<std::int64_t>());
-            else if (v->is_boolean())
-                s.bind(i, v->get<bool>() ? 1 : 0);
-            else if (v->is_string() && bytes)
-                s.bind_blob(i, std::string_view(v->get_ref<const std::string&>()).substr(0, body_cap_));
-            else if (v->is_string())
-                s.bind(i, v->get_ref<const std::string&>());
-            else
-                s.bind(i, v->dump(-1, ' ', false, json::error_handler_t::replace));
-            ++i;
-        }
-        s.exec();
-        id = db_->last_rowid();
-    });
+namespace {
+std::size_t bytes_of(const json& f) {
+    std::size_t n = 0;
+    for (const auto& v : f)
+        if (v.is_string()) n += v.get_ref<const std::string&>().size();
+    return n;
+}
+}  // namespace
+
+std::int64_t Journal::insert(const char* table, std::span<const char* const> columns, json f) {
+    std::int64_t id = next_id(table);
+    std::size_t bytes = bytes_of(f);
+    write(
+        [this, table, columns, id, case_id = case_id_, f = std::move(f)] {
+            // Only the columns given: the others keep their defaults. A row
+            // names its own case_id when it outlives the case it began in.
+            bool own_case = std::find_if(columns.begin(), columns.end(), [](const char* c) {
+                                return std::string_view(c) == "case_id";
+                            }) != columns.end();
+            std::string cols = own_case ? "id" : "id,case_id", qs = own_case ? "?" : "?,?";
+            std::vector<std::pair<const char*, const json*>> given;
+            for (const char* c : columns) {
+                auto it = f.find(c);
+                if (it == f.end() || it->is_null()) continue;
+                given.emplace_back(c, &*it);
+                cols += ",";
+                qs += ",?";
+                cols += c;
+            }
+            // One prepared statement per table and set of columns, kept: most
+            // rows of a table name the same columns.
+            std::string text = std::string("INSERT INTO ") + table + "(" + cols + ") VALUES (" + qs + ")";
+            auto cached = inserts_.find(text);
+            if (cached == inserts_.end())
+                cached = inserts_.emplace(text, std::make_unique<sql::Stmt>(*db_, text)).first;
+            sql::Stmt& s = *cached->second;
+            struct Reset {
+                sql::Stmt& s;
+                ~Reset() { s.reset(); }
+            } reset_after{s};
+            int i = 1;
+            s.bind(i++, id);
+            if (!own_case) {
+                if (case_id)
+                    s.bind(i, case_id);
+                else
+                    s.bind_null(i);
+                ++i;
+            }
+            for (const auto& [c, v] : given) {
+                std::string_view name(c);
+                bool blob = name.find("body") != std::string_view::npos || name == "data" || name == "got";
+                if (v->is_number_integer())
+                    s.bind(i, v->get<std::int64_t>());
+                else if (v->is_boolean())
+                    s.bind(i, v->get<bool>() ? 1 : 0);
+                else if (v->is_string() && blob)
+                    s.bind_blob(i, std::string_view(v->get_ref<const std::string&>()).substr(0, body_cap_));
+                else if (v->is_string())
+                    s.bind(i, v->get_ref<const std::string&>());
+                else
+                    s.bind(i, v->dump(-1, ' ', false, json::error_handler_t::replace));
+                ++i;
+            }
+            s.exec();
+        },
+        bytes);
     return id;
 }
 
 void Journal::event(const std::string& kind, const std::string& service, const json& detail,
                     std::int64_t conn) {
-    write([&] {
+    write([this, t = now(), case_id = case_id_, service, conn, kind,
+           d = detail.dump(-1, ' ', false, json::error_handler_t::replace)] {
         auto& s = *ins_event_;
-        s.bind(1, now());
-        if (case_id_)
-            s.bind(2, case_id_);
+        s.bind(1, t);
+        if (case_id)
+            s.bind(2, case_id);
         else
             s.bind_null(2);
         s.bind(3, service);
@@ -511,7 +657,7 @@ void Journal::event(const std::string& kind, const std::string& service, const j
             s.bind(4, conn);
         else
             s.bind_null(4);
-        s.bind(5, kind).bind(6, detail.dump(-1, ' ', false, json::error_handler_t::replace));
+        s.bind(5, kind).bind(6, d);
         s.exec();
     });
 }

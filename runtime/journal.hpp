@@ -1,20 +1,29 @@
 // The journal: one SQLite file per Session recording every case, connection,
 // chunk of bytes, HTTP exchange and event. Schema v1 is documented in
-// docs/journal.md and is a public interface. Writes go into one open
-// transaction that flush() commits (the Session calls it every tick and on
-// stop), so a killed run leaves a journal that opens, missing at most the
-// last tick.
+// docs/journal.md and is a public interface.
+//
+// The Journal is used from one thread (the Session's io_context); SQLite
+// runs on a writer thread of its own. Each call formats its row, takes its
+// id from a counter of ours and queues the write, so serving never waits
+// for SQLite unless the queue is full (then it waits: nothing is dropped).
+// Writes go into one open transaction that commit() (every tick) and
+// flush() (at the end of a case and on stop: it waits) commit, so a killed
+// run leaves a journal that opens, missing at most the last tick.
 #pragma once
 #include <chrono>
+#include <condition_variable>
+#include <deque>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include <nlohmann/json_fwd.hpp>
@@ -108,36 +117,36 @@ public:
     /// Inserts an http row; `fields` is a JSON object whose keys are column
     /// names (see docs/journal.md). Bodies beyond body_cap() are cut and
     /// flagged; JSON-valued columns are stored as JSON text.
-    void http(const nlohmann::json& fields);
+    void http(nlohmann::json fields);
 
     /// Inserts a messages row (one protocol message: a line, a frame, a
     /// datagram): service, connection_id, seq, dir ("in"/"out"), protocol,
     /// data (the bytes), json (parsed, when it is JSON), error. t_us defaults
     /// to now.
-    void message(const nlohmann::json& fields);
+    void message(nlohmann::json fields);
 
     /// Inserts a sql row (one statement a PostgreSQL client ran): service,
     /// connection_id, seq, duration_us, text, params (JSON array or null),
     /// parameterised, protocol ("simple"/"extended"), verb, tag, rows,
     /// sqlstate, error, tx_before, tx_after ('I', 'T', 'E').
-    void statement(const nlohmann::json& fields);
+    void statement(nlohmann::json fields);
 
     /// Inserts a commands row (one command of a RESP client): service,
     /// connection_id, seq, db, name (upper case), args (JSON array of the
     /// arguments after the name), reply (its short form), error, in_multi.
-    void command(const nlohmann::json& fields);
+    void command(nlohmann::json fields);
 
     /// Inserts a steps row (one action of a simulated client): client,
     /// connection_id, idx, action, ok, expected, got, started_us,
     /// ended_us (defaults to now).
-    void step(const nlohmann::json& fields);
+    void step(nlohmann::json fields);
 
     /// Inserts an invocations row (one run of a simulated command-line
     /// tool) and returns its id: service, tool, argv (JSON array), pid, ppid,
     /// parent_cmdline (JSON array), cwd, exit_code (planned), hang,
     /// stdout_bytes, stderr_bytes (planned). case_id and started_us default
     /// to the current case and now.
-    std::int64_t invocation(const nlohmann::json& fields);
+    std::int64_t invocation(nlohmann::json fields);
     /// The tool ended ("exited", reporting `exit_code`) or vanished before
     /// saying so ("killed"), having written this much.
     void end_invocation(std::int64_t id, const std::string& outcome, std::optional<int> exit_code,
@@ -152,12 +161,16 @@ public:
     /// happened. Commits first. A failure is kept and reported by error().
     void merge_replica(const std::filesystem::path& other, int replica);
 
-    /// Commits the open transaction. Never throws: a failure is kept and
-    /// reported by error().
+    /// Asks the writer to commit what is queued; does not wait (the tick).
+    void commit();
+    /// Commits everything written so far and waits until it is on disk (a
+    /// reader opening the file sees it). Never throws: a failure is kept
+    /// and reported by error().
     void flush();
     /// Marks the run finished ("finished" or "interrupted") and flushes.
     void finish(const std::string& status);
-    const std::string& error() const { return error_; }
+    /// Why the journal cannot be written (empty while it can).
+    std::string error() const;
 
     std::size_t chunk_cap() const { return chunk_cap_; }
     void set_chunk_cap(std::size_t cap) { chunk_cap_ = cap; }
@@ -173,25 +186,55 @@ private:
     void attribute(std::int64_t id, Conn& c);
     Attributor attributor_;
     RowHook row_hook_;
-    void begin();
-    /// Returns the new row's id (0 when the write failed).
-    std::int64_t insert(const char* table, std::span<const char* const> columns, const nlohmann::json& fields);
+    /// Inserts a row with the next id of its table (returned); `fields` are
+    /// bound by the writer.
+    std::int64_t insert(const char* table, std::span<const char* const> columns, nlohmann::json fields);
+    /// Queues `f` for the writer thread (it runs in the open transaction;
+    /// not at all once the journal has failed). Waits while the queue is
+    /// full: at most kQueueOps writes or kQueueBytes (`bytes` is what f holds).
     template <class F>
-    void write(F&& f);
+    void write(F&& f, std::size_t bytes = 0);
+    static constexpr std::size_t kQueueOps = 65536, kQueueBytes = 64u << 20;
+    /// Queues `f` and waits until the writer has run it.
+    void write_and_wait(std::function<void()> f);
+    void writer_loop();
+    void begin();           // writer thread
+    void commit_now();      // writer thread
+    void fail(std::string why);  // writer thread
+    std::int64_t next_id(const char* table);
+    void reload_ids();      // writer thread, the io thread waiting
+    void merge_replica_now(const std::filesystem::path& other, int replica);  // writer thread
 
+    // The io thread's side.
     std::filesystem::path file_;
     std::chrono::steady_clock::time_point start_;
-    std::unique_ptr<sql::Db> db_;
-    bool in_tx_ = false;
     bool traffic_ = true;
     std::int64_t untracked_id_ = 1'000'000'000;
-    std::string error_;
     std::int64_t case_id_ = 0;
     std::map<std::int64_t, Conn> conns_;
+    std::map<std::string, std::int64_t, std::less<>> last_id_;  // by table
     std::size_t chunk_cap_ = 1 << 20;
     std::size_t body_cap_ = 1 << 20;
+
+    // The writer's side (db_ and the statements only on the writer thread).
+    std::unique_ptr<sql::Db> db_;
+    bool in_tx_ = false;
     std::unique_ptr<sql::Stmt> ins_chunk_, ins_conn_, ins_event_;
     std::map<std::string, std::unique_ptr<sql::Stmt>> inserts_;  // insert()'s, by SQL text
+
+    // Between them.
+    mutable std::mutex mu_;
+    std::condition_variable work_cv_, room_cv_, done_cv_;
+    struct Op {
+        std::function<void()> run;
+        std::size_t bytes;
+    };
+    std::deque<Op> queue_;
+    std::size_t queued_bytes_ = 0;
+    std::uint64_t pushed_ = 0, done_ = 0;
+    bool stopping_ = false;
+    std::string error_;
+    std::thread writer_;
 };
 
 }  // namespace wirelab

@@ -359,7 +359,7 @@ struct HttpFront::Impl {
             }
             row["ended_us"] = journal.now();
             if (ec) row["error"] = "response not delivered: " + ec.message();
-            journal.http(row);
+            journal.http(std::move(row));
             if (ec) break;
             if (!keep) {
                 co_await c.close_send(stopping ? "wirelab stopped" : "");

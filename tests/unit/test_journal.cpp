@@ -128,3 +128,54 @@ TEST_CASE("header columns are read without a JSON tree, escapes and all", "[unit
     CHECK(parse_header_list("not json").empty());
     CHECK(parse_header_list("[[\"unterminated").empty());
 }
+
+TEST_CASE("a burst beyond the writer's queue keeps every row, with the ids handed out", "[unit][journal]") {
+    TempDir dir;
+    auto file = dir.path / "journal.db";
+    const int conns = 300, per_conn = 400;  // 120,000 chunks: the queue holds 65,536
+    std::vector<std::int64_t> ids;
+    {
+        Journal j(file);
+        j.begin_case("main", "x");
+        for (int c = 0; c < conns; ++c) {
+            auto id = j.open_connection({"api", "tcp", "server", "127.0.0.1:1", "127.0.0.1:" + std::to_string(c)});
+            ids.push_back(id);
+            for (int k = 0; k < per_conn; ++k) j.chunk(id, k % 2 ? Dir::out : Dir::in, "chunk " + std::to_string(k));
+            j.http({{"service", "api"}, {"connection_id", id}, {"seq", 1}, {"method", "GET"}, {"path", "/"}, {"status", 200}});
+            j.close_connection(id, "client", "fin");
+        }
+        j.commit();  // not waiting
+        j.finish("finished");
+        CHECK(j.error().empty());
+    }
+    JournalReader r(file);
+    auto count = [&](const char* sql) {
+        auto s = r.db().prepare(sql);
+        REQUIRE(s.step());
+        return s.integer(0);
+    };
+    CHECK(count("SELECT count(*) FROM chunks") == conns * per_conn);
+    CHECK(count("SELECT count(*) FROM connections WHERE closed_us IS NOT NULL") == conns);
+    // Ids come from the journal's counters, not from SQLite after the fact:
+    // they must be the rows' own ids, and every http row names its connection.
+    CHECK(ids.front() == 1);
+    CHECK(ids.back() == conns);
+    CHECK(count("SELECT count(*) FROM http h JOIN connections c ON c.id = h.connection_id") == conns);
+    CHECK(count("SELECT count(*) FROM chunks k JOIN connections c ON c.id = k.connection_id AND c.peer = "
+                "'127.0.0.1:' || (c.id - 1)") == conns * per_conn);
+    CHECK(r.meta("status") == "finished");
+}
+
+TEST_CASE("a journal deleted under the writer is an error, and later writes do not wait", "[unit][journal]") {
+    TempDir dir;
+    auto file = dir.path / "journal.db";
+    Journal j(file);
+    j.event("one", "api", {{"n", 1}});
+    j.flush();
+    fs::remove(file);
+    j.flush();
+    CHECK_THAT(j.error(), Catch::Contains("was deleted during the run"));
+    for (int i = 0; i < 100000; ++i) j.event("more", "api", {{"n", i}});  // dropped, never blocking
+    j.flush();
+    CHECK_THAT(j.error(), Catch::Contains("was deleted"));
+}
