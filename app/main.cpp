@@ -524,6 +524,10 @@ int cmd_report(const std::string& run_arg, const std::string& lab_arg, const std
     auto compiled = checks::compile_checks(lab);
     checks::ReportInput in = checks::grade(lab, compiled, run);
     if (int rc = write_out(out, checks::render(format, in, *run.data, out.empty() && color_for(1)))) return rc;
+    // The process ends now: the run's rows are left to it rather than freed
+    // one by one (a tenth of the report over a journal of 100k exchanges).
+    static checks::RunData* left_to_exit = run.data.release();
+    (void)left_to_exit;
     return checks::totals(in.results).exit_code();
 }
 

@@ -57,7 +57,7 @@ public:
 
         std::vector<const HttpRow*> selected;
         for (const HttpRow* r : rows)
-            if (select_.mismatches(*r).empty()) selected.push_back(r);
+            if (select_.matches(*r)) selected.push_back(r);
         std::string what = select_.empty() ? "requests" : select_.describe();
 
         if (rows.empty() && *min_ > 0)

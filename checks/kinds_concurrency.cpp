@@ -111,7 +111,7 @@ std::vector<Span> service_spans(RunData& run, const CaseRow& c, const std::strin
     }
     if (requests)
         for (const auto& h : run.journal().http()) {
-            if (h.service != service || h.case_id != c.id || !only.mismatches(h).empty()) continue;
+            if (h.service != service || h.case_id != c.id || !only.matches(h)) continue;
             auto p = pid_of.find(h.connection_id);
             out.push_back({h.started_us, std::max(h.ended_us, h.started_us),
                            p != pid_of.end() ? p->second : std::nullopt, h.line()});

@@ -2,6 +2,7 @@
 // state) and `connections` (how the learner used and closed connections).
 #include <algorithm>
 #include <map>
+#include <unordered_map>
 
 #include "checks/check.hpp"
 #include "checks/kinds.hpp"
@@ -241,7 +242,7 @@ public:
         std::vector<const ConnRow*> conns;
         for (const auto& c : run.journal().connections())
             if (c.service == service_ && c.role == "server" && in_case(c.case_id)) conns.push_back(&c);
-        std::map<std::int64_t, std::vector<const HttpRow*>> reqs;
+        std::unordered_map<std::int64_t, std::vector<const HttpRow*>> reqs;
         for (const auto& h : run.journal().http())
             if (h.service == service_) reqs[h.connection_id].push_back(&h);
 

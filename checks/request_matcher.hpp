@@ -70,50 +70,21 @@ public:
 
     bool empty() const { return describe().empty(); }
 
+    /// Whether the request is one of those selected (stops at the first
+    /// difference and words none: this runs for every request of a run).
+    bool matches(const HttpRow& r) const {
+        bool ok = true;
+        visit(r, [&](auto&&) { return ok = false; });
+        return ok;
+    }
+
+    /// How the request differs, in words, one entry per rule it breaks.
     std::vector<std::string> mismatches(const HttpRow& r) const {
         std::vector<std::string> out;
-        if (method_ && r.method != *method_) out.push_back("the method is " + r.method + ", not " + *method_);
-        if (path_ && r.path != *path_) out.push_back("the path is " + r.path + ", not " + *path_);
-        if (path_re_ && !path_re_->search(r.path))
-            out.push_back("the path " + r.path + " does not match /" + path_re_->source + "/");
-        for (const auto& q : query_) {
-            auto it = r.query.find(q.key);
-            std::string value;
-            if (it != r.query.end()) value = it->is_string() ? it->get<std::string>() : it->dump();
-            if (q.absent) {
-                if (it != r.query.end()) out.push_back("the query has " + q.key + "=" + value);
-            } else if (it == r.query.end()) {
-                out.push_back("the query has no " + q.key);
-            } else if (q.equals && value != *q.equals) {
-                out.push_back("the query has " + q.key + "=" + value + ", not " + q.key + "=" + *q.equals);
-            } else if (q.regex && !q.regex->search(value)) {
-                out.push_back("the query's " + q.key + "=" + value + " does not match /" + q.regex->source + "/");
-            }
-        }
-        for (const auto& name : header_present_)
-            if (!r.header(name)) out.push_back("there is no " + name + " header");
-        for (const auto& name : header_absent_)
-            if (auto v = r.header(name)) out.push_back("it has the header " + name + ": " + *v);
-        for (const auto& [name, re] : headers_) {
-            auto v = r.header(name);
-            if (!v)
-                out.push_back("there is no " + name + " header (expected one matching /" + re.source + "/)");
-            else if (!re.search(*v))
-                out.push_back(name + " is \"" + *v + "\", which does not match /" + re.source + "/");
-        }
-        if (json_) {
-            auto body = nlohmann::json::parse(r.req_body, nullptr, false);
-            std::string why;
-            if (body.is_discarded())
-                out.push_back(r.req_body.empty() ? "the body is empty"
-                                                 : "the body is not JSON: " + printable(r.req_body, 80));
-            else if (!json_subset(*json_, body, why))
-                out.push_back("in the JSON body, " + why);
-        }
-        if (body_re_ && !body_re_->search(r.req_body))
-            out.push_back("the body does not match /" + body_re_->source + "/");
-        if (status_ && r.status != *status_)
-            out.push_back("the answer was " + std::to_string(r.status) + ", not " + std::to_string(*status_));
+        visit(r, [&](auto&& why) {
+            out.push_back(why());
+            return true;
+        });
         return out;
     }
 
@@ -141,6 +112,72 @@ public:
     }
 
 private:
+    /// Calls `miss(why)` for each rule `r` breaks, `why()` giving the words;
+    /// stops when miss returns false.
+    template <class Miss>
+    void visit(const HttpRow& r, Miss&& miss) const {
+        if (method_ && r.method != *method_ && !miss([&] { return "the method is " + r.method + ", not " + *method_; }))
+            return;
+        if (path_ && r.path != *path_ && !miss([&] { return "the path is " + r.path + ", not " + *path_; })) return;
+        if (path_re_ && !path_re_->search(r.path) &&
+            !miss([&] { return "the path " + r.path + " does not match /" + path_re_->source + "/"; }))
+            return;
+        for (const auto& q : query_) {
+            auto it = r.query.find(q.key);
+            std::string value;
+            if (it != r.query.end()) value = it->is_string() ? it->get<std::string>() : it->dump();
+            bool go = true;
+            if (q.absent) {
+                if (it != r.query.end()) go = miss([&] { return "the query has " + q.key + "=" + value; });
+            } else if (it == r.query.end()) {
+                go = miss([&] { return "the query has no " + q.key; });
+            } else if (q.equals && value != *q.equals) {
+                go = miss([&] { return "the query has " + q.key + "=" + value + ", not " + q.key + "=" + *q.equals; });
+            } else if (q.regex && !q.regex->search(value)) {
+                go = miss([&] {
+                    return "the query's " + q.key + "=" + value + " does not match /" + q.regex->source + "/";
+                });
+            }
+            if (!go) return;
+        }
+        for (const auto& name : header_present_)
+            if (!r.header(name) && !miss([&] { return "there is no " + name + " header"; })) return;
+        for (const auto& name : header_absent_)
+            if (auto v = r.header(name); v && !miss([&] { return "it has the header " + name + ": " + *v; })) return;
+        for (const auto& [name, re] : headers_) {
+            auto v = r.header(name);
+            if (!v) {
+                if (!miss([&, &name = name, &re = re] {
+                        return "there is no " + name + " header (expected one matching /" + re.source + "/)";
+                    }))
+                    return;
+            } else if (!re.search(*v)) {
+                if (!miss([&, &name = name, &re = re] {
+                        return name + " is \"" + *v + "\", which does not match /" + re.source + "/";
+                    }))
+                    return;
+            }
+        }
+        if (json_) {
+            auto body = nlohmann::json::parse(r.req_body, nullptr, false);
+            std::string why;
+            if (body.is_discarded()) {
+                if (!miss([&] {
+                        return r.req_body.empty() ? std::string("the body is empty")
+                                                  : "the body is not JSON: " + printable(r.req_body, 80);
+                    }))
+                    return;
+            } else if (!json_subset(*json_, body, why) && !miss([&] { return "in the JSON body, " + why; })) {
+                return;
+            }
+        }
+        if (body_re_ && !body_re_->search(r.req_body) &&
+            !miss([&] { return "the body does not match /" + body_re_->source + "/"; }))
+            return;
+        if (status_ && r.status != *status_)
+            miss([&] { return "the answer was " + std::to_string(r.status) + ", not " + std::to_string(*status_); });
+    }
+
     std::optional<std::string> method_, path_;
     std::optional<Pattern> path_re_, body_re_;
     std::vector<QueryRule> query_;

@@ -92,8 +92,12 @@ nlohmann::json json_col(sql::Stmt& s, int c, nlohmann::json def) {
 }
 }  // namespace
 
-HeaderList parse_header_list(std::string_view t) {
-    HeaderList out;
+namespace {
+/// Walks the `[[name, value], …]` shape, calling `pair(name, value)` for
+/// each entry until it returns false. False if the text is not that shape
+/// (to the point where the walk stopped).
+template <class F>
+bool walk_header_list(std::string_view t, F&& pair) {
     std::size_t p = 0;
     auto ws = [&] {
         while (p < t.size() && (t[p] == ' ' || t[p] == '\n' || t[p] == '\r' || t[p] == '\t')) ++p;
@@ -106,23 +110,22 @@ HeaderList parse_header_list(std::string_view t) {
         }
         return false;
     };
-    bool ok = eat('[');
-    if (ok && !eat(']')) {
-        for (;;) {
-            std::string k, v;
-            ok = eat('[') && (ws(), json_string(t, p, k)) && eat(',') && (ws(), json_string(t, p, v)) && eat(']');
-            if (!ok) break;
-            out.emplace_back(std::move(k), std::move(v));
-            if (eat(']')) break;
-            if (!eat(',')) {
-                ok = false;
-                break;
-            }
-        }
+    if (!eat('[')) return false;
+    if (eat(']')) return true;
+    std::string k, v;  // reused: no allocation per entry once they have grown
+    for (;;) {
+        k.clear(), v.clear();
+        if (!(eat('[') && (ws(), json_string(t, p, k)) && eat(',') && (ws(), json_string(t, p, v)) && eat(']')))
+            return false;
+        if (!pair(k, v)) return true;
+        if (eat(']')) return true;
+        if (!eat(',')) return false;
     }
-    if (ok) return out;
+}
+
+HeaderList parse_header_json(std::string_view t) {
     // Not the shape wirelab writes: read it as JSON and keep the pairs of strings.
-    out.clear();
+    HeaderList out;
     auto j = nlohmann::json::parse(t, nullptr, false);
     if (j.is_array())
         for (const auto& h : j)
@@ -130,12 +133,34 @@ HeaderList parse_header_list(std::string_view t) {
                 out.emplace_back(h[0].get<std::string>(), h[1].get<std::string>());
     return out;
 }
+}  // namespace
 
-std::optional<std::string> HttpRow::header(const std::string& name) const {
-    return find_header(req_headers, name);
+HeaderList parse_header_list(std::string_view t) {
+    HeaderList out;
+    if (walk_header_list(t, [&](std::string& k, std::string& v) {
+            out.emplace_back(k, v);
+            return true;
+        }))
+        return out;
+    return parse_header_json(t);
 }
+
+std::optional<std::string> LazyHeaders::find(const std::string& name) const {
+    if (!parsed_) {
+        std::optional<std::string> found;
+        bool ok = walk_header_list(text_, [&](std::string& k, std::string& v) {
+            if (!iequals(k, name)) return true;
+            found = v;
+            return false;
+        });
+        if (ok) return found;
+    }
+    return find_header(list(), name);
+}
+
+std::optional<std::string> HttpRow::header(const std::string& name) const { return req_headers.find(name); }
 std::optional<std::string> HttpRow::response_header(const std::string& name) const {
-    return find_header(resp_headers, name);
+    return resp_headers.find(name);
 }
 
 JournalReader::JournalReader(const std::filesystem::path& file) {
@@ -294,10 +319,14 @@ bool InvocationRow::via_shell() const {
 const std::vector<HttpRow>& JournalReader::http() {
     if (http_) return *http_;
     http_.emplace();
+    {
+        auto n = db_->prepare("SELECT count(*) FROM http");
+        if (n.step()) http_->reserve(static_cast<std::size_t>(n.integer(0)));
+    }
     auto s = db_->prepare(
         "SELECT id, case_id, connection_id, service, seq, started_us, ended_us, method, target, "
         "path, version, query, req_headers, req_body, status, reason, resp_headers, resp_body, "
-        "error FROM http ORDER BY started_us, id");
+        "error FROM http ORDER BY id");
     while (s.step()) {
         HttpRow h;
         h.id = s.integer(0);
@@ -315,14 +344,32 @@ const std::vector<HttpRow>& JournalReader::http() {
             h.query = nlohmann::json::object();
         else
             h.query = json_col(s, 11, nlohmann::json::object());
-        if (!s.is_null(12)) h.req_headers = parse_header_list(s.text(12));
+        if (!s.is_null(12)) h.req_headers = LazyHeaders(s.text(12));
         h.req_body = s.text(13);
         h.status = static_cast<int>(s.integer(14));
         h.reason = s.text(15);
-        if (!s.is_null(16)) h.resp_headers = parse_header_list(s.text(16));
+        if (!s.is_null(16)) h.resp_headers = LazyHeaders(s.text(16));
         h.resp_body = s.text(17);
         h.error = s.text(18);
         http_->push_back(std::move(h));
+    }
+    // In the order they started: rows are written as they end, so nearly in
+    // that order already; sorted here rather than by SQLite, which would
+    // copy every row with its bodies through its sorter.
+    auto by_start = [](const HttpRow& a, const HttpRow& b) {
+        return a.started_us != b.started_us ? a.started_us < b.started_us : a.id < b.id;
+    };
+    if (!std::is_sorted(http_->begin(), http_->end(), by_start)) {
+        // The keys sorted, then each row moved once (rather than swapped
+        // through the sort with its strings).
+        std::vector<std::pair<std::pair<micros, std::int64_t>, std::size_t>> keys;
+        keys.reserve(http_->size());
+        for (std::size_t i = 0; i < http_->size(); ++i) keys.push_back({{(*http_)[i].started_us, (*http_)[i].id}, i});
+        std::sort(keys.begin(), keys.end());
+        std::vector<HttpRow> sorted;
+        sorted.reserve(http_->size());
+        for (const auto& k : keys) sorted.push_back(std::move((*http_)[k.second]));
+        *http_ = std::move(sorted);
     }
     return *http_;
 }

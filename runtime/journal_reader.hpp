@@ -72,6 +72,33 @@ using HeaderList = std::vector<std::pair<std::string, std::string>>;
 /// are not pairs of strings are skipped.
 HeaderList parse_header_list(std::string_view text);
 
+/// A header column as read from the journal, parsed the first time it is
+/// looked at: most checks look at the headers of few of a run's requests.
+/// Not for use from two threads at once.
+class LazyHeaders {
+public:
+    LazyHeaders() = default;
+    explicit LazyHeaders(std::string text) : text_(std::move(text)), parsed_(false) {}
+    LazyHeaders(HeaderList list) : list_(std::move(list)) {}
+    const HeaderList& list() const {
+        if (!parsed_) {
+            list_ = parse_header_list(text_);
+            parsed_ = true;
+            std::string().swap(text_);
+        }
+        return list_;
+    }
+    operator const HeaderList&() const { return list(); }
+    /// The first field named `name` (case-insensitive), found in the text
+    /// without parsing the whole list when it has not been parsed yet.
+    std::optional<std::string> find(const std::string& name) const;
+
+private:
+    mutable std::string text_;
+    mutable HeaderList list_;
+    mutable bool parsed_ = true;
+};
+
 struct HttpRow {
     std::int64_t id = 0, case_id = 0, connection_id = 0;
     std::string service;
@@ -79,11 +106,11 @@ struct HttpRow {
     micros started_us = 0, ended_us = 0;
     std::string method, target, path, version;
     nlohmann::json query = nlohmann::json::object();
-    HeaderList req_headers;
+    LazyHeaders req_headers;
     std::string req_body;
     int status = 0;
     std::string reason;
-    HeaderList resp_headers;
+    LazyHeaders resp_headers;
     std::string resp_body;
     std::string error;  // set when the request could not be parsed or answered
 

@@ -129,6 +129,23 @@ TEST_CASE("header columns are read without a JSON tree, escapes and all", "[unit
     CHECK(parse_header_list("[[\"unterminated").empty());
 }
 
+TEST_CASE("a header is found in the column's text without parsing the list, as the list would find it", "[unit][journal]") {
+    nlohmann::json written = nlohmann::json::array(
+        {{"Content-Type", "application/json"}, {"X-Quote", "say \"hi\""}, {"content-type", "second"}});
+    for (const std::string& text : {written.dump(), written.dump(-1, ' ', true)}) {
+        wirelab::LazyHeaders h(text);
+        CHECK(h.find("CONTENT-TYPE") == "application/json");  // the first, any case
+        CHECK(h.find("x-quote") == "say \"hi\"");
+        CHECK_FALSE(h.find("Accept"));
+        CHECK(h.list().size() == 3);  // parsed on demand, then found in the list
+        CHECK(h.find("Content-Type") == "application/json");
+    }
+    // Not the shape wirelab writes: the pairs of strings, as parse_header_list keeps them.
+    wirelab::LazyHeaders odd(R"([["A", "b"], 7, ["C", "d"]])");
+    CHECK(odd.find("c") == "d");
+    CHECK_FALSE(wirelab::LazyHeaders("not json").find("A"));
+}
+
 TEST_CASE("a burst beyond the writer's queue keeps every row, with the ids handed out", "[unit][journal]") {
     TempDir dir;
     auto file = dir.path / "journal.db";
