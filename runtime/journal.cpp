@@ -171,6 +171,10 @@ void Journal::write(F&& f, std::size_t bytes) {
                           bytes});
         queued_bytes_ += bytes;
         ++pushed_;
+        // The writer is woken for a batch, not for each row (a wake-up per
+        // row would cost a context switch per row); the tick's commit()
+        // wakes it for whatever is left.
+        if (queue_.size() < kBatchOps && queued_bytes_ < kQueueBytes / 8) return;
     }
     work_cv_.notify_one();
 }

@@ -194,7 +194,7 @@ private:
     /// full: at most kQueueOps writes or kQueueBytes (`bytes` is what f holds).
     template <class F>
     void write(F&& f, std::size_t bytes = 0);
-    static constexpr std::size_t kQueueOps = 65536, kQueueBytes = 64u << 20, kBatchOps = 256;
+    static constexpr std::size_t kQueueOps = 4096, kQueueBytes = 4u << 20, kBatchOps = 256;
     /// Queues `f` and waits until the writer has run it.
     void write_and_wait(std::function<void()> f);
     void writer_loop();

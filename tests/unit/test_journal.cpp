@@ -149,7 +149,7 @@ TEST_CASE("a header is found in the column's text without parsing the list, as t
 TEST_CASE("a burst beyond the writer's queue keeps every row, with the ids handed out", "[unit][journal]") {
     TempDir dir;
     auto file = dir.path / "journal.db";
-    const int conns = 300, per_conn = 400;  // 120,000 chunks: the queue holds 65,536
+    const int conns = 300, per_conn = 400;  // 120,000 chunks: the queue holds 4,096
     std::vector<std::int64_t> ids;
     {
         Journal j(file);
