@@ -1,6 +1,7 @@
 #include "runtime/runner.hpp"
 
 #include "runtime/errors.hpp"
+#include "runtime/isolation.hpp"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -289,6 +290,9 @@ void Process::start(std::function<void(CaseOutcome)> done) {
     if (lim.open_files) rls.push_back({RLIMIT_NOFILE, *lim.open_files, *lim.open_files});
     if (lim.file_size_mb) rls.push_back({RLIMIT_FSIZE, *lim.file_size_mb << 20, *lim.file_size_mb << 20});
 
+    isolation::Plan hide;
+    if (!m.spec.hidden.empty() && isolation::unavailable().empty()) hide = isolation::Plan(m.spec.hidden, m.spec.hidden_cover);
+
     pid_t pid = ::fork();
     if (pid < 0) {
         if (devnull >= 0) ::close(devnull);
@@ -317,6 +321,7 @@ void Process::start(std::function<void(CaseOutcome)> done) {
         sigemptyset(&all);
         ::sigprocmask(SIG_SETMASK, &all, nullptr);
         for (int s : {SIGPIPE, SIGINT, SIGTERM, SIGCHLD, SIGHUP, SIGQUIT, SIGXFSZ}) ::signal(s, SIG_DFL);
+        (void)hide.apply();  // best effort: the probe said it works here
         ::dup2(devnull >= 0 ? devnull : in.r, 0);
         ::dup2(out.w, 1);
         ::dup2(err.w, 2);

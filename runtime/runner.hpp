@@ -34,6 +34,11 @@ struct ProcessSpec {
     /// program's orphans from other processes.
     std::string marker;
     std::string cgroup_name;  // empty: no cgroup (the watchdog caps processes)
+    /// Files and directories the program must not see (the journal, the
+    /// services' state): covered in a mount namespace of its own where the
+    /// machine allows it (isolation::unavailable()).
+    std::vector<std::filesystem::path> hidden;
+    std::filesystem::path hidden_cover;  // an empty file inside one of the hidden directories
     std::function<micros()> clock;  // the Session's clock (default: since start)
 };
 

@@ -1,4 +1,5 @@
 #include "runtime/session.hpp"
+#include "runtime/isolation.hpp"
 
 #include "runtime/tls.hpp"
 
@@ -318,6 +319,16 @@ CaseOutcome Session::run_case(const CaseSpec& c, const std::vector<std::string>&
     ps.marker = "WIRELAB_RUN_DIR=" + vars["WIRELAB_RUN_DIR"];
     ps.cgroup_name = "wirelab-" + std::to_string(::getpid()) + "-" + std::to_string(case_id);
     ps.clock = [j = journal_.get()] { return j->now(); };
+    // The evidence, out of the program's sight: the journal and the state
+    // the checks read (docs/security.md).
+    for (const char* suffix : {"", "-wal", "-shm"}) ps.hidden.push_back(journal_->file().string() + suffix);
+    ps.hidden.push_back(run_dir_ / "state");
+    ps.hidden_cover = run_dir_ / "state" / ".cover";
+    if (!hidden_said_) {
+        const std::string& why = isolation::unavailable();
+        journal_->set_meta("evidence_hidden", why.empty() ? "yes" : "no: " + why);
+        hidden_said_ = true;
+    }
     double t = c.timeout_s > 0 ? c.timeout_s : lab_.timeout_s;
     ps.timeout = std::chrono::milliseconds(static_cast<long long>(t * 1000));
 

@@ -114,7 +114,8 @@ private:
     std::shared_ptr<Process> current_;
     bool interrupted_ = false;
     bool stopped_ = false;
-    bool journal_failed_ = false;  // the program was stopped because the journal failed
+    bool journal_failed_ = false;
+    bool hidden_said_ = false;  // the journal's meta says whether the evidence is hidden  // the program was stopped because the journal failed
     std::uint64_t seed_ = 0;
     std::vector<std::pair<ClientEntry, std::unique_ptr<Driver>>> drivers_;
     ServerAddress server_addr_;

@@ -753,5 +753,56 @@ class JournalDeletedMidRun(unittest.TestCase):
         self.assertNotIn("give a run directory", self.err)
 
 
+class EvidenceOutOfReach(unittest.TestCase):
+    """A learner's program runs as the same user as wirelab, yet cannot
+    read, rewrite or remove the journal and the state the checks read: they
+    are covered in a mount namespace of its own, locked against unmounting,
+    and wirelab's own descriptors are out of reach (bad_input_fixtures/tamper.py)."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.TemporaryDirectory(prefix="wirelab-evidence-")
+        cls.run_dir = os.path.join(cls.tmp.name, "run")
+        env = dict(os.environ, NO_COLOR="1")
+        cls.r = subprocess.run([BIN, "check", "rest-cars", "--ephemeral", "--run-dir", cls.run_dir, "--",
+                                PYTHON, os.path.join(FIXTURES, "tamper.py")],
+                               capture_output=True, text=True, cwd=SOURCE, env=env, timeout=60)
+        con = sqlite3.connect(os.path.join(cls.run_dir, "journal.db"))
+        cls.hidden = con.execute("SELECT value FROM meta WHERE key = 'evidence_hidden'").fetchone()[0]
+        cls.stdout = con.execute("SELECT stdout FROM cases").fetchone()[0]
+        cls.requests = con.execute("SELECT count(*) FROM http WHERE path = '/cars/1'").fetchone()[0]
+        con.close()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.tmp.cleanup()
+
+    def setUp(self):
+        if self.hidden != "yes":
+            self.skipTest(f"this machine refuses the namespaces: {self.hidden}")
+        self.seen = json.loads(self.stdout)
+
+    def test_the_program_sees_an_empty_journal_and_no_state(self):
+        self.assertEqual(self.seen["read"], {"ok": True, "value": 0}, self.seen)
+        self.assertEqual(self.seen["state"], {"ok": True, "value": []}, self.seen)
+        self.assertEqual(self.seen["read_after"], {"ok": True, "value": 0}, self.seen)
+
+    def test_every_way_to_change_the_evidence_is_refused(self):
+        for what in ("write", "remove", "remove_wal", "state_write"):
+            self.assertFalse(self.seen[what]["ok"], (what, self.seen[what]))
+        self.assertRegex(self.seen["write"]["error"], "Read-only|Permission")
+        self.assertRegex(self.seen["remove"]["error"], "busy|Permission|Read-only")
+        self.assertFalse(self.seen["sql"]["ok"] and self.seen["sql"]["value"] > 0, self.seen["sql"])
+        # umount runs but fails (locked covers); wirelab's descriptors stay closed to it.
+        for what in ("umount", "umount_state"):
+            self.assertTrue(not self.seen[what]["ok"] or self.seen[what]["value"] != 0, (what, self.seen[what]))
+        self.assertFalse(self.seen["fd"]["ok"], self.seen["fd"])
+
+    def test_the_journal_is_whole_and_the_check_ran(self):
+        self.assertEqual(self.requests, 1)
+        self.assertIn(self.r.returncode, (0, 1), self.r.stderr)
+        self.assertNotIn("journal could not be written", self.r.stderr)
+
+
 if __name__ == "__main__":
     main()

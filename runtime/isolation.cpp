@@ -1,0 +1,122 @@
+#include "runtime/isolation.hpp"
+
+#include <fcntl.h>
+#include <sched.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace wirelab::isolation {
+
+namespace {
+bool write_file(const char* path, const std::string& text) {
+    int fd = ::open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0) return false;
+    bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+    ::close(fd);
+    return ok;
+}
+
+/// A user namespace in which we keep our own uid and gid (and, with it, a
+/// mount namespace), as an unprivileged process may.
+bool enter_user_namespace(const std::string& uid_map, const std::string& gid_map) {
+    if (::unshare(CLONE_NEWUSER | CLONE_NEWNS) != 0) return false;
+    return write_file("/proc/self/setgroups", "deny") && write_file("/proc/self/uid_map", uid_map) &&
+           write_file("/proc/self/gid_map", gid_map);
+}
+
+const char* kSteps[] = {"", "a user namespace", "private mounts", "covering a directory", "covering a file",
+                        "making a cover read-only", "locking the covers (a second user namespace)"};
+}  // namespace
+
+Plan::Plan(const std::vector<std::filesystem::path>& paths, const std::filesystem::path& cover) {
+    // A regular file, not /dev/null: a write to a device is allowed on a
+    // read-only mount (and vanishes); to a file it fails, as it should.
+    {
+        std::error_code ec;
+        cover_ = std::filesystem::absolute(cover, ec).string();
+        int fd = ::open(cover_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0444);
+        if (fd >= 0) ::close(fd);
+    }
+    for (const auto& p : paths) {
+        std::error_code ec;
+        auto st = std::filesystem::status(p, ec);
+        if (ec) continue;
+        std::string abs = std::filesystem::absolute(p, ec).string();
+        if (std::filesystem::is_directory(st))
+            dirs_.push_back(abs);
+        else if (std::filesystem::exists(st))
+            files_.push_back(abs);
+    }
+    uid_map_ = std::to_string(::geteuid()) + " " + std::to_string(::geteuid()) + " 1\n";
+    gid_map_ = std::to_string(::getegid()) + " " + std::to_string(::getegid()) + " 1\n";
+}
+
+int Plan::apply() const {
+    if (empty()) return 0;
+    // The uid map is written through /proc/self, which a non-dumpable
+    // process (wirelab is one, see unavailable()) does not own.
+    ::prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
+    if (!enter_user_namespace(uid_map_, gid_map_)) return 1;
+    if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) return 2;
+    // Files first: one may be inside a directory about to be covered.
+    for (const auto& f : files_) {
+        if (::mount(cover_.c_str(), f.c_str(), nullptr, MS_BIND, nullptr) != 0) return 4;
+        if (::mount(nullptr, f.c_str(), nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY, nullptr) != 0) return 5;
+    }
+    for (const auto& d : dirs_)
+        if (::mount("wirelab", d.c_str(), "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=4k,mode=0555") != 0)
+            return 3;
+    // Mounts handed down to a less privileged namespace are locked: from
+    // there they cannot be unmounted to uncover what is under them.
+    if (!enter_user_namespace(uid_map_, gid_map_)) return 6;
+    return 0;
+}
+
+const std::string& unavailable() {
+    static const std::string why = [] {
+        // Tried on a scratch file in a child that exits, so that a refusal
+        // is known before a learner's program depends on it.
+        char dir[] = "/tmp/wirelab-isolation-XXXXXX";
+        if (!::mkdtemp(dir)) return std::string("no scratch directory: ") + std::strerror(errno);
+        std::string file = std::string(dir) + "/probe";
+        ::close(::open(file.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600));
+        Plan plan({dir, file}, std::string(dir) + "/cover");
+        std::string out;
+        int fds[2];
+        if (::pipe2(fds, O_CLOEXEC) != 0) return std::string("no pipe");
+        pid_t pid = ::fork();
+        if (pid == 0) {
+            int step = plan.apply();
+            int e = errno;
+            int msg[2] = {step, e};
+            (void)!::write(fds[1], msg, sizeof msg);
+            ::_exit(0);
+        }
+        ::close(fds[1]);
+        int msg[2] = {-1, 0};
+        if (pid > 0) {
+            (void)!::read(fds[0], msg, sizeof msg);
+            ::waitpid(pid, nullptr, 0);
+        }
+        ::close(fds[0]);
+        ::unlink(file.c_str());
+        ::unlink((std::string(dir) + "/cover").c_str());
+        ::rmdir(dir);
+        if (pid < 0) return std::string("cannot fork: ") + std::strerror(errno);
+        if (msg[0] == 0) {
+            // Our own /proc/PID/fd would be a way around the covers.
+            ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+            return std::string();
+        }
+        if (msg[0] < 0) return std::string("the probe did not answer");
+        return std::string(kSteps[msg[0] < 7 ? msg[0] : 0]) + ": " + std::strerror(msg[1]);
+    }();
+    return why;
+}
+
+}  // namespace wirelab::isolation
