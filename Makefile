@@ -1,5 +1,7 @@
 # The two commands of the README: `make demo` and `make test`.
 # Both run scripts/setup (fast when nothing is missing) and build first.
+# With CI set the build is the `ci` preset: the asan build (ASan + UBSan,
+# -O0) in build/, so CI runs the whole suite under the sanitizers.
 PRESET := $(if $(CI),ci,dev)
 BUILD  := build
 WIRELAB := $(BUILD)/app/wirelab

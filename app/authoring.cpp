@@ -197,6 +197,11 @@ void run_all(std::vector<LabResult>& labs, const ValidateOptions& opt) {
             ps.cwd = tmp;
             ps.timeout = std::chrono::minutes(5);
             ps.output_cap = 16 << 20;
+            // The check sets the lab's limits on the learner's program;
+            // wirelab itself runs unlimited (it raises its own open files).
+            ps.limits.memory_mb.reset();
+            ps.limits.open_files.reset();
+            ps.limits.file_size_mb.reset();
             auto proc = std::make_shared<Process>(io, ps);
             ++running;
             proc->start([&, run = run, proc](CaseOutcome o) {

@@ -286,7 +286,13 @@ void Process::start(std::function<void(CaseOutcome)> done) {
         auto s = static_cast<rlim_t>(std::ceil(*lim.cpu_s));
         rls.push_back({RLIMIT_CPU, s, s + 1});
     }
+#if !defined(__SANITIZE_ADDRESS__)
     if (lim.memory_mb) rls.push_back({RLIMIT_AS, *lim.memory_mb << 20, *lim.memory_mb << 20});
+#else
+    // AddressSanitizer reserves terabytes of address space at start, so
+    // under it a limited program could not run wirelab (a tool's shim is
+    // wirelab itself): the asan build leaves the address space alone.
+#endif
     if (lim.open_files) rls.push_back({RLIMIT_NOFILE, *lim.open_files, *lim.open_files});
     if (lim.file_size_mb) rls.push_back({RLIMIT_FSIZE, *lim.file_size_mb << 20, *lim.file_size_mb << 20});
 

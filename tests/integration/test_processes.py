@@ -221,6 +221,8 @@ class Limits(Sandboxed):
         """)
         self.assert_limit("open_files", "the lab allows 64")
 
+    @unittest.skipIf("ASAN_OPTIONS" in os.environ,
+                     "the asan build sets no address-space limit (docs/development.md)")
     def test_too_much_memory(self):
         self.run_program("block = bytearray(900 * 1024 * 1024)\n")
         self.assert_limit("memory", "512 MB")
