@@ -591,74 +591,83 @@ void Journal::end_invocation(std::int64_t id, const std::string& outcome, std::o
     });
 }
 
-namespace {
-std::size_t bytes_of(const json& f) {
-    std::size_t n = 0;
-    for (const auto& v : f)
-        if (v.is_string()) n += v.get_ref<const std::string&>().size();
-    return n;
-}
-}  // namespace
-
 std::int64_t Journal::insert(const char* table, std::span<const char* const> columns, json f) {
     std::int64_t id = next_id(table);
-    std::size_t bytes = bytes_of(f);
-    write(
-        [this, table, columns, id, case_id = case_id_, f = std::move(f)] {
-            // Only the columns given: the others keep their defaults. A row
-            // names its own case_id when it outlives the case it began in.
-            bool own_case = std::find_if(columns.begin(), columns.end(), [](const char* c) {
-                                return std::string_view(c) == "case_id";
-                            }) != columns.end();
-            std::string cols = own_case ? "id" : "id,case_id", qs = own_case ? "?" : "?,?";
-            std::vector<std::pair<const char*, const json*>> given;
-            for (const char* c : columns) {
-                auto it = f.find(c);
-                if (it == f.end() || it->is_null()) continue;
-                given.emplace_back(c, &*it);
-                cols += ",";
-                qs += ",?";
-                cols += c;
-            }
-            // One prepared statement per table and set of columns, kept: most
-            // rows of a table name the same columns.
-            std::string text = std::string("INSERT INTO ") + table + "(" + cols + ") VALUES (" + qs + ")";
-            auto cached = inserts_.find(text);
-            if (cached == inserts_.end())
-                cached = inserts_.emplace(text, std::make_unique<sql::Stmt>(*db_, text)).first;
-            sql::Stmt& s = *cached->second;
-            struct Reset {
-                sql::Stmt& s;
-                ~Reset() { s.reset(); }
-            } reset_after{s};
-            int i = 1;
-            s.bind(i++, id);
-            if (!own_case) {
-                if (case_id)
-                    s.bind(i, case_id);
-                else
-                    s.bind_null(i);
-                ++i;
-            }
-            for (const auto& [c, v] : given) {
-                std::string_view name(c);
-                bool blob = name.find("body") != std::string_view::npos || name == "data" || name == "got";
-                if (v->is_number_integer())
-                    s.bind(i, v->get<std::int64_t>());
-                else if (v->is_boolean())
-                    s.bind(i, v->get<bool>() ? 1 : 0);
-                else if (v->is_string() && blob)
-                    s.bind_blob(i, std::string_view(v->get_ref<const std::string&>()).substr(0, body_cap_));
-                else if (v->is_string())
-                    s.bind(i, v->get_ref<const std::string&>());
-                else
-                    s.bind(i, v->dump(-1, ' ', false, json::error_handler_t::replace));
-                ++i;
-            }
-            s.exec();
-        },
-        bytes);
+    // The row's values leave the JSON here, on the producer's thread: its
+    // strings are moved, not copied, and the JSON is freed by the thread
+    // that made it (a free from the writer's thread takes the producer's
+    // malloc arena lock). Only the columns given are written: the others
+    // keep their defaults.
+    Row row;
+    row.table = table;
+    row.columns = columns;
+    row.cells.reserve(columns.size());
+    std::size_t bytes = 0;
+    for (std::size_t k = 0; k < columns.size() && k < 64; ++k) {
+        auto it = f.find(columns[k]);
+        if (it == f.end() || it->is_null()) continue;
+        row.mask |= std::uint64_t{1} << k;
+        Cell c;
+        std::string_view name(columns[k]);
+        bool blob = name.find("body") != std::string_view::npos || name == "data" || name == "got";
+        if (it->is_number_integer()) {
+            c.kind = Cell::Int, c.i = it->get<std::int64_t>();
+        } else if (it->is_boolean()) {
+            c.kind = Cell::Int, c.i = it->get<bool>() ? 1 : 0;
+        } else if (it->is_string()) {
+            c.kind = blob ? Cell::Blob : Cell::Text;
+            c.s = std::move(it->get_ref<std::string&>());
+            if (blob && c.s.size() > body_cap_) c.s.resize(body_cap_);
+        } else {
+            c.kind = Cell::Text, c.s = it->dump(-1, ' ', false, json::error_handler_t::replace);
+        }
+        bytes += c.s.size();
+        row.cells.push_back(std::move(c));
+    }
+    write([this, id, case_id = case_id_, row = std::move(row)] { insert_now(row, id, case_id); }, bytes);
     return id;
+}
+
+void Journal::insert_now(const Row& row, std::int64_t id, std::int64_t case_id) {
+    // One prepared statement per table and set of columns, kept: most rows
+    // of a table name the same columns.
+    auto& cached = inserts_[{row.columns.data(), row.mask}];
+    if (!cached.stmt) {
+        // A row names its own case_id when it outlives the case it began in.
+        std::string cols, qs;
+        for (std::size_t k = 0; k < row.columns.size() && k < 64; ++k) {
+            if (std::string_view(row.columns[k]) == "case_id") cached.own_case = true;
+            if (!(row.mask & (std::uint64_t{1} << k))) continue;
+            cols += ",", cols += row.columns[k], qs += ",?";
+        }
+        cached.stmt = std::make_unique<sql::Stmt>(
+            *db_, std::string("INSERT INTO ") + row.table + "(id" + (cached.own_case ? "" : ",case_id") + cols +
+                      ") VALUES (?" + (cached.own_case ? "" : ",?") + qs + ")");
+    }
+    sql::Stmt& s = *cached.stmt;
+    struct Reset {
+        sql::Stmt& s;
+        ~Reset() { s.reset(); }
+    } reset_after{s};
+    int i = 1;
+    s.bind(i++, id);
+    if (!cached.own_case) {
+        if (case_id)
+            s.bind(i, case_id);
+        else
+            s.bind_null(i);
+        ++i;
+    }
+    for (const Cell& c : row.cells) {
+        if (c.kind == Cell::Int)
+            s.bind(i, c.i);
+        else if (c.kind == Cell::Blob)
+            s.bind_blob(i, c.s);
+        else
+            s.bind(i, c.s);
+        ++i;
+    }
+    s.exec();
 }
 
 void Journal::event(const std::string& kind, const std::string& service, const json& detail,

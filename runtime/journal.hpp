@@ -186,9 +186,23 @@ private:
     void attribute(std::int64_t id, Conn& c);
     Attributor attributor_;
     RowHook row_hook_;
-    /// Inserts a row with the next id of its table (returned); `fields` are
-    /// bound by the writer.
+    /// Inserts a row with the next id of its table (returned); the values
+    /// of `fields` are taken here and bound by the writer.
     std::int64_t insert(const char* table, std::span<const char* const> columns, nlohmann::json fields);
+    /// A row of insert() on its way to the writer: the values of the
+    /// columns given (bit k of `mask`: columns[k] is), in column order.
+    struct Cell {
+        enum Kind : unsigned char { Int, Text, Blob } kind = Int;
+        std::int64_t i = 0;
+        std::string s;
+    };
+    struct Row {
+        const char* table = nullptr;
+        std::span<const char* const> columns;  // a static list per table
+        std::uint64_t mask = 0;
+        std::vector<Cell> cells;
+    };
+    void insert_now(const Row& row, std::int64_t id, std::int64_t case_id);  // writer thread
     /// Queues `f` for the writer thread (it runs in the open transaction;
     /// not at all once the journal has failed). Waits while the queue is
     /// full: at most kQueueOps writes or kQueueBytes (`bytes` is what f holds).
@@ -220,7 +234,11 @@ private:
     std::unique_ptr<sql::Db> db_;
     bool in_tx_ = false;
     std::unique_ptr<sql::Stmt> ins_chunk_, ins_conn_, ins_event_;
-    std::map<std::string, std::unique_ptr<sql::Stmt>> inserts_;  // insert()'s, by SQL text
+    struct Insert {
+        std::unique_ptr<sql::Stmt> stmt;
+        bool own_case = false;  // the table's columns include case_id
+    };
+    std::map<std::pair<const char* const*, std::uint64_t>, Insert> inserts_;  // by columns and mask
 
     // Between them.
     mutable std::mutex mu_;

@@ -38,15 +38,25 @@ public:
     /// Writes closed_us/closed_by/close_kind once.
     void finish();
 
+    /// The first `n` bytes of one read or write: one chunk, however many
+    /// buffers the call was given (Beast writes a response's head as a
+    /// buffer per header line; they leave in one writev).
     template <class Buffers>
     void record(Dir dir, const Buffers& buffers, std::size_t n) {
-        for (auto it = asio::buffer_sequence_begin(buffers);
-             n > 0 && it != asio::buffer_sequence_end(buffers); ++it) {
+        auto it = asio::buffer_sequence_begin(buffers);
+        const auto end = asio::buffer_sequence_end(buffers);
+        if (it == end || n == 0) return;
+        asio::const_buffer first(*it);
+        if (first.size() >= n) return bytes(dir, static_cast<const char*>(first.data()), n);
+        std::string joined;
+        joined.reserve(n);
+        for (; n > 0 && it != end; ++it) {
             asio::const_buffer b(*it);
             std::size_t take = std::min(n, b.size());
-            bytes(dir, static_cast<const char*>(b.data()), take);
+            joined.append(static_cast<const char*>(b.data()), take);
             n -= take;
         }
+        bytes(dir, joined.data(), joined.size());
     }
 
 private:

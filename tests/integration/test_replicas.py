@@ -50,6 +50,16 @@ CLIENT = """
     else:
         import time
         time.sleep(0.3)
+        # The restarted replica takes a moment to listen again (longer on a
+        # loaded machine or in the asan build): wait for it, up to 10 s.
+        host, port = urls[2].split("//")[1].split(":")
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection((host, int(port)), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.05)
         out["r3"] = post(urls[2], {"name": "after restart"})
         if __name__ == "__main__":
             with multiprocessing.Pool(3) as pool:

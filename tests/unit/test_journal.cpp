@@ -1,12 +1,14 @@
 // The journal: schema, caps, batching, and what a reader sees.
 #include <unistd.h>
 
+#include <array>
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
 #include "runtime/journal.hpp"
 #include "runtime/journal_reader.hpp"
+#include "runtime/recording.hpp"
 
 using namespace wirelab;
 namespace fs = std::filesystem;
@@ -63,6 +65,32 @@ TEST_CASE("the journal records connections, chunks and http rows", "[unit][journ
     auto s = r.db().prepare("SELECT group_concat(data, '') FROM chunks WHERE dir = 'in' ORDER BY offset");
     REQUIRE(s.step());
     CHECK(s.text(0) == "GET / HTTP/1.1\r\n\r\n");
+}
+
+TEST_CASE("one read or write is one chunk, however many buffers it was given", "[unit][journal]") {
+    TempDir dir;
+    auto file = dir.path / "journal.db";
+    {
+        Journal j(file);
+        j.begin_case("main", "python3 x.py");
+        ConnectionRecord rec(j, {"api", "tcp", "server", "127.0.0.1:3000", "127.0.0.1:5555"});
+        std::string head = "HTTP/1.1 200 OK\r\n", field = "Content-Length: 2\r\n", end = "\r\n", body = "{}";
+        std::array<boost::asio::const_buffer, 4> pieces{boost::asio::buffer(head), boost::asio::buffer(field),
+                                                        boost::asio::buffer(end), boost::asio::buffer(body)};
+        rec.record(Dir::out, pieces, head.size() + field.size() + end.size() + body.size());
+        // A short write: only what the socket took, here into the second buffer.
+        rec.record(Dir::out, pieces, head.size() + 4);
+        std::string request = "GET / HTTP/1.1\r\n\r\n";
+        rec.record(Dir::in, boost::asio::buffer(request), 5);
+        j.finish("finished");
+    }
+    JournalReader r(file);
+    auto s = r.db().prepare("SELECT dir, data FROM chunks ORDER BY id");
+    std::vector<std::pair<std::string, std::string>> rows;
+    while (s.step()) rows.emplace_back(s.text(0), s.text(1));
+    using P = std::pair<std::string, std::string>;
+    CHECK(rows == std::vector<P>{P{"out", "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}"},
+                                 P{"out", "HTTP/1.1 200 OK\r\nCont"}, P{"in", "GET /"}});
 }
 
 TEST_CASE("chunks are capped per direction and flagged truncated", "[unit][journal]") {
