@@ -12,6 +12,15 @@ using json = nlohmann::json;
 namespace {
 // One transaction: fourteen statements committed one by one were a third
 // of a lab's start-up.
+//
+// Version 2: `http` is a view. The writer stores a header list it has
+// written recently once, in `header_lists` (the same few lists come back on
+// every request and response: they were 60% of an exchange's row), and
+// `http_exchanges` holds their ids. The view reads as version 1's table; an
+// INSERT into it (another tool's) goes through its trigger, which stores the
+// row's lists as new ones (a new list takes the next id: max + 1). No index
+// on the lists' text: for lists that are all different (a POST's Location
+// and ETag) it would store each twice.
 const char* kSchema = R"sql(
 BEGIN;
 CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT);
@@ -40,13 +49,36 @@ CREATE TABLE chunks(
   dir TEXT NOT NULL CHECK (dir IN ('in', 'out')), t_us INTEGER NOT NULL,
   offset INTEGER NOT NULL, data BLOB NOT NULL);
 CREATE INDEX chunks_by_connection ON chunks(connection_id, dir, offset);
-CREATE TABLE http(
+CREATE TABLE header_lists(id INTEGER PRIMARY KEY, json TEXT NOT NULL);
+CREATE TABLE http_exchanges(
   id INTEGER PRIMARY KEY, case_id INTEGER, service TEXT NOT NULL,
   connection_id INTEGER, seq INTEGER, started_us INTEGER, ended_us INTEGER,
   method TEXT, target TEXT, path TEXT, query TEXT, version TEXT,
-  req_headers TEXT, req_body BLOB, req_body_truncated INTEGER NOT NULL DEFAULT 0,
-  status INTEGER, reason TEXT, resp_headers TEXT, resp_body BLOB,
+  req_headers_id INTEGER, req_body BLOB, req_body_truncated INTEGER NOT NULL DEFAULT 0,
+  status INTEGER, reason TEXT, resp_headers_id INTEGER, resp_body BLOB,
   resp_body_truncated INTEGER NOT NULL DEFAULT 0, error TEXT);
+CREATE VIEW http AS SELECT
+  e.id AS id, e.case_id AS case_id, e.service AS service, e.connection_id AS connection_id, e.seq AS seq,
+  e.started_us AS started_us, e.ended_us AS ended_us, e.method AS method, e.target AS target, e.path AS path,
+  e.query AS query, e.version AS version, q.json AS req_headers, e.req_body AS req_body,
+  e.req_body_truncated AS req_body_truncated, e.status AS status, e.reason AS reason, r.json AS resp_headers,
+  e.resp_body AS resp_body, e.resp_body_truncated AS resp_body_truncated, e.error AS error
+  FROM http_exchanges e LEFT JOIN header_lists q ON q.id = e.req_headers_id
+  LEFT JOIN header_lists r ON r.id = e.resp_headers_id;
+CREATE TRIGGER http_insert INSTEAD OF INSERT ON http BEGIN
+  INSERT INTO header_lists(json) SELECT NEW.req_headers WHERE NEW.req_headers IS NOT NULL;
+  INSERT INTO header_lists(json) SELECT NEW.resp_headers WHERE NEW.resp_headers IS NOT NULL;
+  INSERT INTO http_exchanges(id, case_id, service, connection_id, seq, started_us, ended_us, method, target,
+    path, query, version, req_headers_id, req_body, req_body_truncated, status, reason, resp_headers_id,
+    resp_body, resp_body_truncated, error)
+  VALUES (NEW.id, NEW.case_id, NEW.service, NEW.connection_id, NEW.seq, NEW.started_us, NEW.ended_us,
+    NEW.method, NEW.target, NEW.path, NEW.query, NEW.version,
+    CASE WHEN NEW.req_headers IS NULL THEN NULL
+         ELSE (SELECT max(id) FROM header_lists) - (NEW.resp_headers IS NOT NULL) END,
+    NEW.req_body, coalesce(NEW.req_body_truncated, 0), NEW.status, NEW.reason,
+    CASE WHEN NEW.resp_headers IS NULL THEN NULL ELSE (SELECT max(id) FROM header_lists) END,
+    NEW.resp_body, coalesce(NEW.resp_body_truncated, 0), NEW.error);
+END;
 CREATE TABLE messages(
   id INTEGER PRIMARY KEY, case_id INTEGER, service TEXT NOT NULL, connection_id INTEGER,
   seq INTEGER, dir TEXT NOT NULL CHECK (dir IN ('in', 'out')), t_us INTEGER NOT NULL,
@@ -83,6 +115,9 @@ const char* kHttpColumns[] = {"service", "connection_id", "seq", "started_us", "
                               "req_headers", "req_body", "req_body_truncated", "status",
                               "reason", "resp_headers", "resp_body", "resp_body_truncated",
                               "error"};
+// Columns whose JSON text is stored once in header_lists, the row holding
+// its id in <column>_id.
+bool interned(std::string_view column) { return column == "req_headers" || column == "resp_headers"; }
 const char* kStepColumns[] = {"client", "connection_id", "idx", "action", "ok",
                               "expected", "got", "started_us", "ended_us"};
 const char* kSqlColumns[] = {"service", "connection_id", "seq", "t_us", "duration_us", "text", "params",
@@ -439,10 +474,10 @@ void Journal::close_connection(std::int64_t conn, const std::string& closed_by,
 void Journal::http(json f) {
     if (!traffic_) return;
     if (row_hook_) {
-        auto id = insert("http", kHttpColumns, f);
+        auto id = insert("http_exchanges", kHttpColumns, f);
         row_hook_("http", id, f);
     } else {
-        insert("http", kHttpColumns, std::move(f));
+        insert("http_exchanges", kHttpColumns, std::move(f));
     }
 }
 
@@ -462,7 +497,7 @@ void Journal::step(json row) {
 }
 
 void Journal::reload_ids() {
-    for (const char* t : {"connections", "http", "messages", "commands", "sql", "steps", "invocations", "cases"}) {
+    for (const char* t : {"connections", "http_exchanges", "messages", "commands", "sql", "steps", "invocations", "cases"}) {
         auto s = db_->prepare(std::string("SELECT coalesce(max(id), 0) FROM ") + t);
         if (s.step()) last_id_[t] = std::max(last_id_[t], s.integer(0));
     }
@@ -481,14 +516,18 @@ void Journal::merge_replica(const std::filesystem::path& other, int replica) {
 
 void Journal::merge_replica_now(const std::filesystem::path& other, int replica) {
     try {
-        auto columns = [&](const std::string& table, std::initializer_list<const char*> skip) {
+        auto columns = [&](const std::string& table, const std::vector<std::string>& skip) {
             std::vector<std::string> out;
             auto s = db_->prepare("SELECT name FROM pragma_table_info('" + table + "')");
             while (s.step()) {
                 std::string c = s.text(0);
-                if (std::none_of(skip.begin(), skip.end(), [&](const char* k) { return c == k; })) out.push_back(c);
+                if (std::find(skip.begin(), skip.end(), c) == skip.end()) out.push_back(c);
             }
             return out;
+        };
+        auto max_id = [&](const std::string& table) -> std::int64_t {
+            auto s = db_->prepare("SELECT coalesce(max(id), 0) FROM " + table);
+            return s.step() ? s.integer(0) : 0;
         };
         auto join = [](const std::vector<std::string>& cols, const std::string& prefix) {
             std::string o;
@@ -504,32 +543,37 @@ void Journal::merge_replica_now(const std::filesystem::path& other, int replica)
         q.bind(1, other.string());
         q.exec();
         db_->exec("BEGIN");
-        std::int64_t off = 0;
-        {
-            auto s = db_->prepare("SELECT coalesce(max(id), 0) FROM main.connections");
-            if (s.step()) off = s.integer(0);
-        }
-        std::string o = std::to_string(off), rep = std::to_string(replica);
+        std::string o = std::to_string(max_id("main.connections")), rep = std::to_string(replica);
+        // The replica's header lists keep their ids, shifted past ours.
+        std::string h = std::to_string(max_id("main.header_lists"));
+        db_->exec("INSERT INTO main.header_lists(id, json) SELECT id+" + h + ", json FROM replica.header_lists");
         auto conn = columns("connections", {"id", "case_id", "replica"});
         db_->exec("INSERT INTO main.connections(id,case_id,replica" + join(conn, "") + ") SELECT r.id+" + o + "," +
                   case_of("opened_us") + "," + rep + join(conn, "r.") + " FROM replica.connections r");
         auto chunk = columns("chunks", {"id", "connection_id"});
         db_->exec("INSERT INTO main.chunks(connection_id" + join(chunk, "") + ") SELECT connection_id+" + o +
                   join(chunk, "") + " FROM replica.chunks ORDER BY id");
-        for (auto [table, t] : {std::pair<const char*, const char*>{"http", "started_us"},
-                                {"messages", "t_us"},
-                                {"commands", "t_us"},
-                                {"sql", "t_us"},
-                                {"events", "t_us"}}) {
-            auto cols = columns(table, {"id", "case_id", "connection_id"});
+        struct Merged {
+            const char* table;
+            const char* t;                      // when a row happened
+            std::vector<std::string> headers;  // ids into header_lists
+        };
+        for (const auto& [table, t, headers] :
+             {Merged{"http_exchanges", "started_us", {"req_headers_id", "resp_headers_id"}}, Merged{"messages", "t_us", {}},
+              Merged{"commands", "t_us", {}}, Merged{"sql", "t_us", {}}, Merged{"events", "t_us", {}}}) {
+            std::vector<std::string> skip = {"id", "case_id", "connection_id"};
+            skip.insert(skip.end(), headers.begin(), headers.end());
+            auto cols = columns(table, skip);
+            std::string into, from;
+            for (const auto& c : headers) into += "," + c, from += ",r." + c + "+" + h;
             // What a replica says of its own start and stop is the Session's
             // "replica" events already.
             std::string where = std::string(table) == "events"
                                     ? " WHERE kind NOT IN ('signal', 'service-start', 'service-stop')"
                                     : "";
-            db_->exec(std::string("INSERT INTO main.") + table + "(case_id,connection_id" + join(cols, "") +
+            db_->exec(std::string("INSERT INTO main.") + table + "(case_id,connection_id" + into + join(cols, "") +
                       ") SELECT " + case_of(t) + ",CASE WHEN r.connection_id > 0 THEN r.connection_id+" + o +
-                      " END" + join(cols, "r.") + " FROM replica." + table + " r" + where + " ORDER BY r.id");
+                      " END" + from + join(cols, "r.") + " FROM replica." + table + " r" + where + " ORDER BY r.id");
         }
         db_->exec("COMMIT");
         db_->exec("DETACH DATABASE replica");
@@ -621,6 +665,7 @@ std::int64_t Journal::insert(const char* table, std::span<const char* const> col
         } else {
             c.kind = Cell::Text, c.s = it->dump(-1, ' ', false, json::error_handler_t::replace);
         }
+        if (interned(name) && c.kind == Cell::Text) c.kind = Cell::Interned;
         bytes += c.s.size();
         row.cells.push_back(std::move(c));
     }
@@ -639,6 +684,7 @@ void Journal::insert_now(const Row& row, std::int64_t id, std::int64_t case_id) 
             if (std::string_view(row.columns[k]) == "case_id") cached.own_case = true;
             if (!(row.mask & (std::uint64_t{1} << k))) continue;
             cols += ",", cols += row.columns[k], qs += ",?";
+            if (interned(row.columns[k])) cols += "_id";
         }
         cached.stmt = std::make_unique<sql::Stmt>(
             *db_, std::string("INSERT INTO ") + row.table + "(id" + (cached.own_case ? "" : ",case_id") + cols +
@@ -663,11 +709,27 @@ void Journal::insert_now(const Row& row, std::int64_t id, std::int64_t case_id) 
             s.bind(i, c.i);
         else if (c.kind == Cell::Blob)
             s.bind_blob(i, c.s);
+        else if (c.kind == Cell::Interned)
+            s.bind(i, header_list_id(c.s));
         else
             s.bind(i, c.s);
         ++i;
     }
     s.exec();
+}
+
+std::int64_t Journal::header_list_id(const std::string& text) {
+    if (auto it = header_ids_.find(text); it != header_ids_.end()) return it->second;
+    // Lists are remembered up to a bound (a Date header makes a new response
+    // list each second; a POST's Location one per request); a list
+    // forgotten is stored again, under a new id.
+    if (header_ids_.size() >= kHeaderIdsKept) header_ids_.clear();
+    if (!ins_header_) ins_header_ = std::make_unique<sql::Stmt>(*db_, "INSERT INTO header_lists(json) VALUES (?)");
+    ins_header_->bind(1, text);
+    ins_header_->exec();
+    std::int64_t id = db_->last_rowid();
+    header_ids_.emplace(text, id);
+    return id;
 }
 
 void Journal::event(const std::string& kind, const std::string& service, const json& detail,

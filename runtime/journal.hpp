@@ -24,6 +24,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include <nlohmann/json_fwd.hpp>
@@ -72,7 +73,7 @@ struct CaseOutcome {
 
 class Journal {
 public:
-    static constexpr int schema_version = 1;
+    static constexpr int schema_version = 2;
 
     /// Creates (or truncates) the journal at `file` and writes the schema.
     /// `origin`: the instant times count from (a replica uses its Session's,
@@ -116,7 +117,9 @@ public:
 
     /// Inserts an http row; `fields` is a JSON object whose keys are column
     /// names (see docs/journal.md). Bodies beyond body_cap() are cut and
-    /// flagged; JSON-valued columns are stored as JSON text.
+    /// flagged; JSON-valued columns are stored as JSON text (a string is
+    /// taken as that text: `req_headers` and `resp_headers` may come
+    /// serialised already). Each distinct header list is stored once.
     void http(nlohmann::json fields);
 
     /// Inserts a messages row (one protocol message: a line, a frame, a
@@ -192,7 +195,8 @@ private:
     /// A row of insert() on its way to the writer: the values of the
     /// columns given (bit k of `mask`: columns[k] is), in column order.
     struct Cell {
-        enum Kind : unsigned char { Int, Text, Blob } kind = Int;
+        // Interned: text stored once in header_lists; the row binds its id.
+        enum Kind : unsigned char { Int, Text, Blob, Interned } kind = Int;
         std::int64_t i = 0;
         std::string s;
     };
@@ -203,6 +207,7 @@ private:
         std::vector<Cell> cells;
     };
     void insert_now(const Row& row, std::int64_t id, std::int64_t case_id);  // writer thread
+    std::int64_t header_list_id(const std::string& text);                    // writer thread
     /// Queues `f` for the writer thread (it runs in the open transaction;
     /// not at all once the journal has failed). Waits while the queue is
     /// full: at most kQueueOps writes or kQueueBytes (`bytes` is what f holds).
@@ -239,6 +244,9 @@ private:
         bool own_case = false;  // the table's columns include case_id
     };
     std::map<std::pair<const char* const*, std::uint64_t>, Insert> inserts_;  // by columns and mask
+    std::unique_ptr<sql::Stmt> ins_header_;
+    std::unordered_map<std::string, std::int64_t> header_ids_;  // header_lists' ids by text
+    static constexpr std::size_t kHeaderIdsKept = 256;
 
     // Between them.
     mutable std::mutex mu_;

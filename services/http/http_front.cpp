@@ -48,10 +48,32 @@ bool is_parse_error(const error_code& ec) {
     return ec.category() == bhttp::make_error_code(bhttp::error::bad_target).category();
 }
 
-nlohmann::json header_list(const auto& fields) {
-    nlohmann::json h = nlohmann::json::array();
-    for (const auto& f : fields) h.push_back({std::string(f.name_string()), std::string(f.value())});
-    return h;
+// The JSON text of `[[name, value], ...]`, as nlohmann's dump would write
+// it, without building the tree: it is made for every request and response.
+void append_json_string(std::string& out, std::string_view s) {
+    bool plain = std::all_of(s.begin(), s.end(), [](char ch) {
+        auto u = static_cast<unsigned char>(ch);
+        return u >= 0x20 && u < 0x7f && ch != '"' && ch != '\\';
+    });
+    if (!plain) {
+        out += nlohmann::json(s).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+        return;
+    }
+    out += '"', out += s, out += '"';
+}
+
+std::string header_list(const auto& fields) {
+    std::string out = "[";
+    for (const auto& f : fields) {
+        if (out.size() > 1) out += ',';
+        out += '[';
+        append_json_string(out, f.name_string());
+        out += ',';
+        append_json_string(out, f.value());
+        out += ']';
+    }
+    out += ']';
+    return out;
 }
 
 nlohmann::json query_object(const std::string& query) {

@@ -1,6 +1,7 @@
 // The journal: schema, caps, batching, and what a reader sees.
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <catch2/catch.hpp>
 #include <filesystem>
@@ -47,7 +48,7 @@ TEST_CASE("the journal records connections, chunks and http rows", "[unit][journ
         j.finish("finished");
     }
     JournalReader r(file);
-    CHECK(r.meta("schema_version") == "1");
+    CHECK(r.meta("schema_version") == "2");
     CHECK(r.meta("status") == "finished");
     REQUIRE(r.cases().size() == 1);
     CHECK(r.cases()[0].out == "hello\n");
@@ -91,6 +92,111 @@ TEST_CASE("one read or write is one chunk, however many buffers it was given", "
     using P = std::pair<std::string, std::string>;
     CHECK(rows == std::vector<P>{P{"out", "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}"},
                                  P{"out", "HTTP/1.1 200 OK\r\nCont"}, P{"in", "GET /"}});
+}
+
+namespace {
+using nlohmann::json;
+json exchange(std::int64_t conn, int seq, json req, json resp) {
+    return {{"service", "api"}, {"connection_id", conn}, {"seq", seq}, {"method", "GET"}, {"target", "/"},
+            {"path", "/"},      {"req_headers", std::move(req)},       {"status", 200}, {"resp_headers", std::move(resp)}};
+}
+std::int64_t count(sql::Db& db, const std::string& q) {
+    auto s = db.prepare(q);
+    REQUIRE(s.step());
+    return s.integer(0);
+}
+}  // namespace
+
+TEST_CASE("a header list that comes back is stored once, and http reads as a table", "[unit][journal]") {
+    TempDir dir;
+    auto file = dir.path / "journal.db";
+    auto req = json::array({{"Host", "127.0.0.1:3000"}, {"Accept", "*/*"}});
+    auto resp = [](int n) { return json::array({{"Content-Type", "application/json"}, {"X-N", std::to_string(n)}}); };
+    {
+        Journal j(file);
+        j.begin_case("main", "python3 x.py");
+        auto conn = j.open_connection({"api", "tcp", "server", "127.0.0.1:3000", "127.0.0.1:5555"});
+        // 1,000 exchanges with the same two lists, 1,000 with 200 response
+        // lists in turn, then 600 with 300 lists in turn (more than the
+        // writer remembers). The lists may come serialised already, as the
+        // http service sends them.
+        for (int i = 0; i < 1000; ++i) j.http(exchange(conn, i + 1, req, resp(0).dump()));
+        for (int i = 1000; i < 2000; ++i) j.http(exchange(conn, i + 1, req.dump(), resp(i % 200)));
+        for (int i = 2000; i < 2600; ++i) j.http(exchange(conn, i + 1, req, resp(1000 + i % 300)));
+        // A request that could not be parsed has no header lists at all.
+        j.http({{"service", "api"}, {"connection_id", conn}, {"seq", 2601}, {"status", 400}, {"error", "bad"}});
+        j.finish("finished");
+    }
+    JournalReader r(file);
+    // The request list and the 200 response lists once each...
+    CHECK(count(r.db(), "SELECT count(*) FROM header_lists WHERE id <= (SELECT max(resp_headers_id) FROM "
+                        "http_exchanges WHERE seq <= 2000)") == 201);
+    // ...and of 300 lists in turn, each at least once and at most once per
+    // exchange (with the request list again each time the writer forgets).
+    auto later = count(r.db(), "SELECT count(*) FROM header_lists WHERE id > (SELECT max(resp_headers_id) FROM "
+                               "http_exchanges WHERE seq <= 2000)");
+    CHECK(later >= 300);
+    CHECK(later <= 610);
+    REQUIRE(r.http().size() == 2601);
+    for (int i = 0; i < 2600; ++i) {
+        const auto& h = r.http()[static_cast<std::size_t>(i)];
+        REQUIRE(h.seq == i + 1);
+        CHECK(h.header("accept") == "*/*");
+        CHECK(h.response_header("x-n") == std::to_string(i < 1000 ? 0 : i < 2000 ? i % 200 : 1000 + i % 300));
+    }
+    CHECK(r.http()[2600].error == "bad");
+    CHECK(r.http()[2600].resp_headers.list().empty());
+    CHECK(count(r.db(), "SELECT count(*) FROM http WHERE req_headers IS NULL AND resp_headers IS NULL") == 1);
+    CHECK(count(r.db(), "SELECT count(*) FROM http WHERE json_extract(resp_headers, '$[1][1]') = '7'") == 5);
+
+    // Another tool inserts into the view as into a table: its lists are
+    // stored, defaults apply, and a row with one list or none is right too.
+    sql::Db w(file);
+    w.exec("INSERT INTO http(service, connection_id, seq, method, status, req_headers, resp_headers) VALUES "
+           "('api', 1, 3000, 'PUT', 204, '[[\"Host\",\"h\"]]', '[[\"X-New\",\"1\"]]'),"
+           "('api', 1, 3001, 'PUT', 204, NULL, '[[\"X-Only\",\"resp\"]]'),"
+           "('api', 1, 3002, 'PUT', 204, '[[\"X-Only\",\"req\"]]', NULL),"
+           "('api', 1, 3003, 'PUT', 204, NULL, NULL)");
+    auto s = w.prepare("SELECT id, req_body_truncated, req_headers, resp_headers FROM http WHERE seq >= 3000 ORDER BY seq");
+    std::vector<std::string> got;
+    while (s.step()) {
+        CHECK(s.integer(1) == 0);
+        got.push_back(std::to_string(s.integer(0)) + " " + (s.is_null(2) ? "-" : s.text(2)) + " " +
+                      (s.is_null(3) ? "-" : s.text(3)));
+    }
+    CHECK(got == std::vector<std::string>{R"(2602 [["Host","h"]] [["X-New","1"]])", R"(2603 - [["X-Only","resp"]])",
+                                          R"(2604 [["X-Only","req"]] -)", "2605 - -"});
+}
+
+TEST_CASE("a replica's journal merges with its header lists", "[unit][journal]") {
+    TempDir dir;
+    auto main_file = dir.path / "journal.db", replica_file = dir.path / "replica.db";
+    auto list = [](const std::string& v) { return json::array({{"X-From", v}}); };
+    auto origin = std::chrono::steady_clock::now();
+    {
+        Journal r(replica_file, origin);
+        auto conn = r.open_connection({"api", "tcp", "server", "127.0.0.1:3001", "127.0.0.1:5555"});
+        r.http(exchange(conn, 1, list("replica req"), list("replica resp")));
+        r.http(exchange(conn, 2, list("replica req"), list("replica resp 2")));
+        r.finish("finished");
+    }
+    {
+        Journal j(main_file, origin);
+        j.begin_case("main", "python3 x.py");
+        auto conn = j.open_connection({"api", "tcp", "server", "127.0.0.1:3000", "127.0.0.1:5556"});
+        j.http(exchange(conn, 1, list("main req"), list("main resp")));
+        j.merge_replica(replica_file, 1);
+        j.http(exchange(conn, 2, list("main req"), list("main resp")));
+        j.finish("finished");
+        CHECK(j.error().empty());
+    }
+    JournalReader r(main_file);
+    std::vector<std::string> got;
+    for (const auto& h : r.http())
+        got.push_back(std::to_string(h.connection_id) + " " + *h.header("x-from") + " / " + *h.response_header("x-from"));
+    std::sort(got.begin(), got.end());
+    CHECK(got == std::vector<std::string>{"1 main req / main resp", "1 main req / main resp", "2 replica req / replica resp",
+                                          "2 replica req / replica resp 2"});
 }
 
 TEST_CASE("chunks are capped per direction and flagged truncated", "[unit][journal]") {
