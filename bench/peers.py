@@ -408,7 +408,11 @@ def journal_scale(a, tmp, rest_results, n=100_000):
     db = os.path.join(run, "journal.db")
     con = sqlite3.connect(db)
     base = con.execute("SELECT count(*) FROM http").fetchone()[0]
-    cols = [c[1] for c in con.execute("PRAGMA table_info(http)") if c[1] != "id"]
+    # Copied as the journal stores them (schema 2: the rows keep their header
+    # lists' ids, as the rows of a real run share them).
+    table = "http_exchanges" if con.execute("SELECT 1 FROM sqlite_master WHERE name = 'http_exchanges'").fetchone() \
+        else "http"
+    cols = [c[1] for c in con.execute(f"PRAGMA table_info({table})") if c[1] != "id"]
     ccols = [c[1] for c in con.execute("PRAGMA table_info(connections)") if c[1] != "id"]
     with con:
         while con.execute("SELECT count(*) FROM http").fetchone()[0] < n:
@@ -417,8 +421,8 @@ def journal_scale(a, tmp, rest_results, n=100_000):
             off = con.execute("SELECT max(id) FROM connections").fetchone()[0]
             con.execute(f"INSERT INTO connections(id, {', '.join(ccols)}) SELECT id + ?, {', '.join(ccols)} "
                         f"FROM connections WHERE id <= (SELECT max(id) FROM connections) LIMIT ?", (off, take))
-            con.execute(f"INSERT INTO http({', '.join(cols)}) SELECT {', '.join(c if c != 'connection_id' else 'connection_id + ' + str(off) for c in cols)} "
-                        f"FROM http ORDER BY id LIMIT ?", (take,))
+            con.execute(f"INSERT INTO {table}({', '.join(cols)}) SELECT {', '.join(c if c != 'connection_id' else 'connection_id + ' + str(off) for c in cols)} "
+                        f"FROM {table} ORDER BY id LIMIT ?", (take,))
     total = con.execute("SELECT count(*) FROM http").fetchone()[0]
     con.close()
     times = []

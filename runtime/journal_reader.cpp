@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cctype>
 #include <stdexcept>
+#include <unordered_map>
 
 namespace wirelab {
 
@@ -146,9 +147,11 @@ HeaderList parse_header_list(std::string_view t) {
 }
 
 std::optional<std::string> LazyHeaders::find(const std::string& name) const {
-    if (!parsed_) {
+    if (!s_) return std::nullopt;
+    // A list of one row is scanned; one that rows share is parsed once.
+    if (!s_->parsed && s_.use_count() == 1) {
         std::optional<std::string> found;
-        bool ok = walk_header_list(text_, [&](std::string& k, std::string& v) {
+        bool ok = walk_header_list(s_->text, [&](std::string& k, std::string& v) {
             if (!iequals(k, name)) return true;
             found = v;
             return false;
@@ -319,14 +322,29 @@ bool InvocationRow::via_shell() const {
 const std::vector<HttpRow>& JournalReader::http() {
     if (http_) return *http_;
     http_.emplace();
+    // Schema 2: each stored header list read once and shared by its rows.
+    bool v2 = has_column("http_exchanges", "resp_headers_id");
     {
-        auto n = db_->prepare("SELECT count(*) FROM http");
+        auto n = db_->prepare(v2 ? "SELECT count(*) FROM http_exchanges" : "SELECT count(*) FROM http");
         if (n.step()) http_->reserve(static_cast<std::size_t>(n.integer(0)));
     }
-    auto s = db_->prepare(
-        "SELECT id, case_id, connection_id, service, seq, started_us, ended_us, method, target, "
-        "path, version, query, req_headers, req_body, status, reason, resp_headers, resp_body, "
-        "error FROM http ORDER BY id");
+    std::unordered_map<std::int64_t, LazyHeaders> lists;
+    if (v2) {
+        auto l = db_->prepare("SELECT id, json FROM header_lists");
+        while (l.step()) lists.emplace(l.integer(0), LazyHeaders(l.text(1)));
+    }
+    auto headers = [&](const sql::Stmt& s, int col) {
+        if (s.is_null(col)) return LazyHeaders();
+        if (!v2) return LazyHeaders(s.text(col));
+        auto it = lists.find(s.integer(col));
+        return it == lists.end() ? LazyHeaders() : it->second;
+    };
+    auto s = db_->prepare(std::string(
+                              "SELECT id, case_id, connection_id, service, seq, started_us, ended_us, method, target, "
+                              "path, version, query, ") +
+                          (v2 ? "req_headers_id" : "req_headers") + ", req_body, status, reason, " +
+                          (v2 ? "resp_headers_id" : "resp_headers") + ", resp_body, error FROM " +
+                          (v2 ? "http_exchanges" : "http") + " ORDER BY id");
     while (s.step()) {
         HttpRow h;
         h.id = s.integer(0);
@@ -344,11 +362,11 @@ const std::vector<HttpRow>& JournalReader::http() {
             h.query = nlohmann::json::object();
         else
             h.query = json_col(s, 11, nlohmann::json::object());
-        if (!s.is_null(12)) h.req_headers = LazyHeaders(s.text(12));
+        h.req_headers = headers(s, 12);
         h.req_body = s.text(13);
         h.status = static_cast<int>(s.integer(14));
         h.reason = s.text(15);
-        if (!s.is_null(16)) h.resp_headers = LazyHeaders(s.text(16));
+        h.resp_headers = headers(s, 16);
         h.resp_body = s.text(17);
         h.error = s.text(18);
         http_->push_back(std::move(h));

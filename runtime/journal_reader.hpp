@@ -78,15 +78,18 @@ HeaderList parse_header_list(std::string_view text);
 class LazyHeaders {
 public:
     LazyHeaders() = default;
-    explicit LazyHeaders(std::string text) : text_(std::move(text)), parsed_(false) {}
-    LazyHeaders(HeaderList list) : list_(std::move(list)) {}
+    explicit LazyHeaders(std::string text)
+        : s_(std::make_shared<State>(State{std::move(text), {}, false})) {}
+    LazyHeaders(HeaderList list) : s_(std::make_shared<State>(State{{}, std::move(list), true})) {}
     const HeaderList& list() const {
-        if (!parsed_) {
-            list_ = parse_header_list(text_);
-            parsed_ = true;
-            std::string().swap(text_);
+        static const HeaderList none;
+        if (!s_) return none;
+        if (!s_->parsed) {
+            s_->list = parse_header_list(s_->text);
+            s_->parsed = true;
+            std::string().swap(s_->text);
         }
-        return list_;
+        return s_->list;
     }
     operator const HeaderList&() const { return list(); }
     /// The first field named `name` (case-insensitive), found in the text
@@ -94,9 +97,14 @@ public:
     std::optional<std::string> find(const std::string& name) const;
 
 private:
-    mutable std::string text_;
-    mutable HeaderList list_;
-    mutable bool parsed_ = true;
+    // Shared by the copies: the rows of one stored list (journal schema 2)
+    // hold one text, parsed at most once.
+    struct State {
+        std::string text;
+        HeaderList list;
+        bool parsed = false;
+    };
+    std::shared_ptr<State> s_;
 };
 
 struct HttpRow {

@@ -168,6 +168,30 @@ TEST_CASE("a header list that comes back is stored once, and http reads as a tab
                                           R"(2604 [["X-Only","req"]] -)", "2605 - -"});
 }
 
+TEST_CASE("a journal of schema 1 (http a table of its own) still reads", "[unit][journal]") {
+    TempDir dir;
+    auto file = dir.path / "journal.db";
+    {
+        sql::Db w(file);
+        w.exec("CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT);"
+               "INSERT INTO meta VALUES ('schema_version', '1');"
+               "CREATE TABLE http(id INTEGER PRIMARY KEY, case_id INTEGER, service TEXT NOT NULL, "
+               "connection_id INTEGER, seq INTEGER, started_us INTEGER, ended_us INTEGER, method TEXT, target TEXT, "
+               "path TEXT, query TEXT, version TEXT, req_headers TEXT, req_body BLOB, "
+               "req_body_truncated INTEGER NOT NULL DEFAULT 0, status INTEGER, reason TEXT, resp_headers TEXT, "
+               "resp_body BLOB, resp_body_truncated INTEGER NOT NULL DEFAULT 0, error TEXT);"
+               "INSERT INTO http(service, connection_id, seq, started_us, method, target, path, req_headers, status, "
+               "resp_headers) VALUES ('api', 1, 1, 10, 'GET', '/', '/', '[[\"Host\",\"a\"]]', 200, "
+               "'[[\"Content-Type\",\"text/plain\"]]'), ('api', 1, 2, 20, 'GET', '/', '/', NULL, 400, NULL)");
+    }
+    JournalReader r(file);
+    REQUIRE(r.http().size() == 2);
+    CHECK(r.http()[0].header("host") == "a");
+    CHECK(r.http()[0].response_header("content-type") == "text/plain");
+    CHECK(r.http()[1].req_headers.list().empty());
+    CHECK_FALSE(r.http()[1].response_header("content-type"));
+}
+
 TEST_CASE("a replica's journal merges with its header lists", "[unit][journal]") {
     TempDir dir;
     auto main_file = dir.path / "journal.db", replica_file = dir.path / "replica.db";
