@@ -198,10 +198,14 @@ void run_all(std::vector<LabResult>& labs, const ValidateOptions& opt) {
             ps.timeout = std::chrono::minutes(5);
             ps.output_cap = 16 << 20;
             // The check sets the lab's limits on the learner's program;
-            // wirelab itself runs unlimited (it raises its own open files).
+            // wirelab itself runs unlimited (it raises its own open files),
+            // and its processes are not counted: the count freezes the tree
+            // with SIGSTOP when the machine's processes grow (other runs in
+            // parallel), and a fork at that moment could stay stopped.
             ps.limits.memory_mb.reset();
             ps.limits.open_files.reset();
             ps.limits.file_size_mb.reset();
+            ps.limits.processes = 0;
             auto proc = std::make_shared<Process>(io, ps);
             ++running;
             proc->start([&, run = run, proc](CaseOutcome o) {

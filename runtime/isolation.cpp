@@ -1,6 +1,7 @@
 #include "runtime/isolation.hpp"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <sched.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
@@ -8,6 +9,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <csignal>
 #include <cstdlib>
 #include <cstring>
 
@@ -101,7 +103,15 @@ const std::string& unavailable() {
         ::close(fds[1]);
         int msg[2] = {-1, 0};
         if (pid > 0) {
-            (void)!::read(fds[0], msg, sizeof msg);
+            // Bounded: a probe that does not answer (stopped by a signal to
+            // our process group, say) is killed, and the program runs
+            // without the covers rather than wirelab waiting for ever.
+            pollfd p{fds[0], POLLIN, 0};
+            int ready;
+            do ready = ::poll(&p, 1, 5000);
+            while (ready < 0 && errno == EINTR);
+            if (ready > 0) (void)!::read(fds[0], msg, sizeof msg);
+            else ::kill(pid, SIGKILL);
             ::waitpid(pid, nullptr, 0);
         }
         ::close(fds[0]);

@@ -374,6 +374,12 @@ std::size_t ProcessTree::watch(int cap) {
     sample();
     if (live_.size() > static_cast<std::size_t>(cap)) return live_.size();
     ::kill(-root_, SIGCONT);
+    // And each process of the tree by itself: one forked while the group
+    // was being stopped can be left with the stop and not the continue
+    // (seen: a child stopped at its first instruction, its parent waiting
+    // on it for ever), and one that left the group (setsid) was stopped
+    // with it if it left late.
+    for (const auto& [pid, p] : live_) ::kill(pid, SIGCONT);
     baseline_tasks_ = system_tasks();
     return live_.size();
 }
