@@ -10,6 +10,7 @@
 // flush() (at the end of a case and on stop: it waits) commit, so a killed
 // run leaves a journal that opens, missing at most the last tick.
 #pragma once
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
@@ -71,6 +72,23 @@ struct CaseOutcome {
     std::size_t processes_peak = 0;      // most processes alive at once
 };
 
+/// An http row as the http service makes one for each exchange, without
+/// building JSON (Journal::http(HttpExchange)). The JSON-valued columns
+/// come as their JSON text.
+struct HttpExchange {
+    std::string service;
+    std::int64_t connection_id = 0, seq = 0;
+    micros started_us = 0, ended_us = 0;
+    std::string method, target, path;
+    std::string query;  // JSON text of the query's object
+    std::string version;
+    std::string req_headers, req_body;  // req_headers: JSON text [[name, value], ...]
+    int status = 0;
+    std::string reason;
+    std::string resp_headers, resp_body;
+    std::string error;  // empty: none
+};
+
 class Journal {
 public:
     static constexpr int schema_version = 2;
@@ -121,6 +139,9 @@ public:
     /// taken as that text: `req_headers` and `resp_headers` may come
     /// serialised already). Each distinct header list is stored once.
     void http(nlohmann::json fields);
+    /// The same for a row made without JSON (its bodies cut and flagged
+    /// here); a row hook is given null for its fields.
+    void http(HttpExchange x);
 
     /// Inserts a messages row (one protocol message: a line, a frame, a
     /// datagram): service, connection_id, seq, dir ("in"/"out"), protocol,
@@ -192,6 +213,9 @@ private:
     /// Inserts a row with the next id of its table (returned); the values
     /// of `fields` are taken here and bound by the writer.
     std::int64_t insert(const char* table, std::span<const char* const> columns, nlohmann::json fields);
+    struct Row;
+    /// Queues `row` with the next id of its table (returned); `bytes`: what it holds.
+    std::int64_t queue_row(Row row, std::size_t bytes);
     /// A row of insert() on its way to the writer: the values of the
     /// columns given (bit k of `mask`: columns[k] is), in column order.
     struct Cell {
@@ -219,6 +243,7 @@ private:
     void writer_loop();
     void begin();           // writer thread
     void commit_now();      // writer thread
+    void index_now();       // writer thread: makes the chunks' index, once
     void fail(std::string why);  // writer thread
     std::int64_t next_id(const char* table);
     void reload_ids();      // writer thread, the io thread waiting
@@ -237,7 +262,7 @@ private:
 
     // The writer's side (db_ and the statements only on the writer thread).
     std::unique_ptr<sql::Db> db_;
-    bool in_tx_ = false;
+    bool in_tx_ = false, indexed_ = false;
     std::unique_ptr<sql::Stmt> ins_chunk_, ins_conn_, ins_event_;
     struct Insert {
         std::unique_ptr<sql::Stmt> stmt;
@@ -260,6 +285,7 @@ private:
     std::uint64_t pushed_ = 0, done_ = 0;
     bool stopping_ = false;
     std::string error_;
+    std::atomic<bool> failed_{false};  // error_ is set: read by the writer without the lock
     std::thread writer_;
 };
 

@@ -24,12 +24,19 @@ namespace wirelab::http {
 namespace {
 
 // Express's weak ETag: W/"<length hex>-<first 27 chars of base64 sha1>".
+// The last body's is kept: a resource read again and again is hashed once.
 std::string weak_etag(const std::string& body) {
+    thread_local std::string last_body, last_etag;
+    if (!last_etag.empty() && body == last_body) return last_etag;
     unsigned char md[SHA_DIGEST_LENGTH];
     ::SHA1(reinterpret_cast<const unsigned char*>(body.data()), body.size(), md);
     char len[32];
     std::snprintf(len, sizeof len, "%zx", body.size());
-    return "W/\"" + std::string(len) + "-" + base64_encode(std::string_view(reinterpret_cast<const char*>(md), sizeof md)).substr(0, 27) + "\"";
+    std::string etag = "W/\"" + std::string(len) + "-" +
+                       base64_encode(std::string_view(reinterpret_cast<const char*>(md), sizeof md)).substr(0, 27) +
+                       "\"";
+    if (body.size() <= 64 * 1024) last_body = body, last_etag = etag;  // a big page is not copied
+    return etag;
 }
 
 const char* kHomePage = R"(<!DOCTYPE html>

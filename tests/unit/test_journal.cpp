@@ -354,3 +354,77 @@ TEST_CASE("a journal deleted under the writer is an error, and later writes do n
     j.flush();
     CHECK_THAT(j.error(), Catch::Contains("was deleted"));
 }
+
+TEST_CASE("an http row made without JSON reads as the same row made from JSON", "[unit][journal]") {
+    TempDir dir;
+    auto file = dir.path / "journal.db";
+    std::string big(Journal(dir.path / "cap.db").body_cap() + 1, 'x');
+    {
+        Journal j(file);
+        auto conn = j.open_connection({"api", "tcp", "server", "127.0.0.1:3000", "127.0.0.1:5555"});
+        std::string req = R"([["Host","x"]])", resp = R"([["Content-Type","application/json"],["X","\u00e9"]])";
+        j.http({{"service", "api"}, {"connection_id", conn}, {"seq", 1}, {"started_us", 10}, {"ended_us", 20},
+                {"method", "POST"}, {"target", "/a?b=1"}, {"path", "/a"}, {"query", {{"b", "1"}}},
+                {"version", "1.1"}, {"req_headers", req}, {"req_body", big}, {"req_body_truncated", true},
+                {"status", 201}, {"reason", "Created"}, {"resp_headers", resp}, {"resp_body", "{}"},
+                {"resp_body_truncated", false}, {"error", "response not delivered: reset"}});
+        HttpExchange x;
+        x.service = "api", x.connection_id = conn, x.seq = 1, x.started_us = 10, x.ended_us = 20;
+        x.method = "POST", x.target = "/a?b=1", x.path = "/a", x.query = R"({"b":"1"})", x.version = "1.1";
+        x.req_headers = req, x.req_body = big, x.status = 201, x.reason = "Created";
+        x.resp_headers = resp, x.resp_body = "{}", x.error = "response not delivered: reset";
+        j.http(x);
+        x.error.clear();  // no error: NULL, as a JSON row without one
+        j.http(x);
+        j.finish("finished");
+    }
+    JournalReader r(file);
+    auto row = [&](int id) {
+        auto s = r.db().prepare(
+            "SELECT service, connection_id, seq, started_us, ended_us, method, target, path, query, version, "
+            "req_headers, length(req_body), req_body_truncated, status, reason, resp_headers, resp_body, "
+            "resp_body_truncated, coalesce(error, 'NULL') FROM http WHERE id = ?");
+        s.bind(1, id);
+        REQUIRE(s.step());
+        std::vector<std::string> out;
+        for (int k = 0; k < 19; ++k) out.push_back(s.text(k));
+        return out;
+    };
+    auto json_row = row(1), typed = row(2), no_error = row(3);
+    CHECK(typed == json_row);
+    CHECK(json_row[11] == std::to_string(big.size() - 1));  // cut at the cap, and flagged
+    CHECK(json_row[12] == "1");
+    CHECK(no_error[18] == "NULL");
+    // The lists are stored once for the three rows.
+    auto s = r.db().prepare("SELECT count(*) FROM header_lists");
+    REQUIRE(s.step());
+    CHECK(s.integer(0) == 2);
+}
+
+TEST_CASE("the chunks' index is made at the end of a case, not kept up while traffic flows", "[unit][journal]") {
+    TempDir dir;
+    auto file = dir.path / "journal.db";
+    auto has_index = [&] {
+        JournalReader r(file);
+        auto s = r.db().prepare("SELECT count(*) FROM sqlite_master WHERE name = 'chunks_by_connection'");
+        return s.step() && s.integer(0) == 1;
+    };
+    Journal j(file);
+    auto c = j.begin_case("main", "python3 x.py");
+    auto conn = j.open_connection({"api", "tcp", "server", "127.0.0.1:3000", "127.0.0.1:5555"});
+    j.chunk(conn, Dir::in, "GET / HTTP/1.1\r\n\r\n");
+    j.flush();
+    CHECK_FALSE(has_index());
+    j.end_case(c, CaseOutcome{});
+    j.flush();
+    CHECK(has_index());
+    j.chunk(conn, Dir::in, "more");  // kept up from now on
+    j.finish("finished");
+    JournalReader r(file);
+    auto s = r.db().prepare(
+        "SELECT group_concat(data, '') FROM chunks INDEXED BY chunks_by_connection WHERE connection_id = ? AND "
+        "dir = 'in'");
+    s.bind(1, conn);
+    REQUIRE(s.step());
+    CHECK(s.text(0) == "GET / HTTP/1.1\r\n\r\nmore");
+}
