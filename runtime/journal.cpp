@@ -202,8 +202,10 @@ std::int64_t Journal::next_id(const char* table) {
 
 template <class F>
 void Journal::write(F&& f, std::size_t bytes) {
+    std::vector<std::vector<Op>> done;  // freed here, after the lock
     {
         std::unique_lock lock(mu_);
+        done.swap(done_ops_);
         if (!error_.empty()) return;
         room_cv_.wait(lock, [&] {
             return (queue_.size() < kQueueOps && queued_bytes_ + bytes <= kQueueBytes) || queue_.empty() ||
@@ -261,10 +263,14 @@ void Journal::writer_loop() {
                     fail(e.what());
                 }
             }
-            op.run = nullptr;  // what it held goes now, off the io thread
         }
         lock.lock();
         done_ += batch.size();
+        // What the writes hold was allocated by the producer: it frees them
+        // at its next write. Freed here, each free took the producer's
+        // malloc arena lock, and the producer waited on it (futex waits:
+        // 4.5% of wirelab's samples under load).
+        done_ops_.push_back(std::move(batch));
         done_cv_.notify_all();
     }
 }
@@ -425,6 +431,14 @@ std::int64_t Journal::open_connection(const ConnectionInfo& c) {
 }
 
 void Journal::chunk(std::int64_t conn, Dir dir, std::string_view bytes, micros t_us) {
+    chunk_from(conn, dir, bytes, nullptr, t_us);
+}
+
+void Journal::chunk_owned(std::int64_t conn, Dir dir, std::string&& bytes, micros t_us) {
+    chunk_from(conn, dir, bytes, &bytes, t_us);
+}
+
+void Journal::chunk_from(std::int64_t conn, Dir dir, std::string_view bytes, std::string* owned, micros t_us) {
     if (!traffic_) return;
     auto it = conns_.find(conn);
     if (it == conns_.end() || bytes.empty()) return;
@@ -443,8 +457,13 @@ void Journal::chunk(std::int64_t conn, Dir dir, std::string_view bytes, micros t
         c.truncated[d] = true;
     }
     std::size_t n = bytes.size();
+    std::string data;
+    if (owned)
+        owned->resize(n), data = std::move(*owned);
+    else
+        data = std::string(bytes);
     write(
-        [this, conn, d, t = t_us >= 0 ? t_us : now(), offset, data = std::string(bytes)] {
+        [this, conn, d, t = t_us >= 0 ? t_us : now(), offset, data = std::move(data)] {
             auto& s = *ins_chunk_;
             s.bind(1, conn).bind(2, d == 0 ? "in" : "out").bind(3, t).bind(4, offset);
             s.bind_blob(5, data);

@@ -129,6 +129,8 @@ public:
     void set_row_hook(RowHook h) { row_hook_ = std::move(h); }
     /// Records bytes; beyond the per-direction cap only the counters grow.
     void chunk(std::int64_t conn, Dir dir, std::string_view bytes, micros t_us = -1);
+    /// The same, taking the string that holds the bytes instead of a copy.
+    void chunk_owned(std::int64_t conn, Dir dir, std::string&& bytes, micros t_us = -1);
     void close_connection(std::int64_t conn, const std::string& closed_by,
                           const std::string& close_kind);
     std::size_t open_connections() const { return conns_.size(); }
@@ -208,6 +210,8 @@ private:
         std::string local, peer;
     };
     void attribute(std::int64_t id, Conn& c);
+    /// chunk(): `owned`, when given, holds `bytes` and is taken.
+    void chunk_from(std::int64_t conn, Dir dir, std::string_view bytes, std::string* owned, micros t_us);
     Attributor attributor_;
     RowHook row_hook_;
     /// Inserts a row with the next id of its table (returned); the values
@@ -281,6 +285,7 @@ private:
         std::size_t bytes;
     };
     std::deque<Op> queue_;
+    std::vector<std::vector<Op>> done_ops_;  // run by the writer, for the producer to free
     std::size_t queued_bytes_ = 0;
     std::uint64_t pushed_ = 0, done_ = 0;
     bool stopping_ = false;

@@ -56,7 +56,7 @@ public:
             joined.append(static_cast<const char*>(b.data()), take);
             n -= take;
         }
-        bytes(dir, joined.data(), joined.size());
+        journal_.chunk_owned(id_, dir, std::move(joined));
     }
 
 private:

@@ -9,10 +9,12 @@
 namespace wirelab {
 
 /// `a` and `b` equal ignoring ASCII case ("Content-Type", "content-type").
+/// ASCII only, whatever the locale: std::tolower is a call into libc per
+/// character, and header lists are compared on every request.
 inline bool iequals(std::string_view a, std::string_view b) {
-    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-               return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
-           });
+    auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + ('a' - 'A')) : c; };
+    return a.size() == b.size() &&
+           std::equal(a.begin(), a.end(), b.begin(), [&](char x, char y) { return lower(x) == lower(y); });
 }
 
 /// The value of the first (name, value) pair called `name`, any case, or

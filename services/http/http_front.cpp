@@ -169,13 +169,13 @@ std::string_view HttpRequest::header(std::string_view name) const {
 
 bool HttpRequest::has_header(std::string_view name) const { return find_field(headers, name) != nullptr; }
 
-void HttpReply::set(const std::string& name, const std::string& value) {
+void HttpReply::set(std::string_view name, std::string value) {
     for (auto& [k, v] : headers)
         if (iequals(k, name)) {
-            v = value;
+            v = std::move(value);
             return;
         }
-    headers.emplace_back(name, value);
+    headers.emplace_back(std::string(name), std::move(value));
 }
 
 bool HttpReply::has(std::string_view name) const { return find_field(headers, name) != nullptr; }

@@ -37,7 +37,7 @@ struct HttpReply {
     int status = 200;
     Fields headers;
     std::string body;
-    void set(const std::string& name, const std::string& value);
+    void set(std::string_view name, std::string value);
     bool has(std::string_view name) const;
 };
 
