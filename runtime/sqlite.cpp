@@ -71,6 +71,14 @@ Stmt& Stmt::bind_blob(int i, std::string_view b) {
     WIRELAB_CHECK_BIND(sqlite3_bind_blob64(s_, i, b.data(), b.size(), SQLITE_TRANSIENT));
     return *this;
 }
+Stmt& Stmt::bind_borrowed(int i, std::string_view t) {
+    WIRELAB_CHECK_BIND(sqlite3_bind_text64(s_, i, t.data(), t.size(), SQLITE_STATIC, SQLITE_UTF8));
+    return *this;
+}
+Stmt& Stmt::bind_blob_borrowed(int i, std::string_view b) {
+    WIRELAB_CHECK_BIND(sqlite3_bind_blob64(s_, i, b.data(), b.size(), SQLITE_STATIC));
+    return *this;
+}
 Stmt& Stmt::bind_null(int i) {
     WIRELAB_CHECK_BIND(sqlite3_bind_null(s_, i));
     return *this;

@@ -33,6 +33,10 @@ public:
     Stmt& bind(int i, const std::string& text) { return bind(i, std::string_view(text)); }
     Stmt& bind_blob(int i, std::string_view bytes);
     Stmt& bind_null(int i);
+    /// Bind without copying: the bytes must stay as they are until the
+    /// next exec() or reset() (the journal's writer binds a row it holds).
+    Stmt& bind_borrowed(int i, std::string_view text);
+    Stmt& bind_blob_borrowed(int i, std::string_view bytes);
     template <class T>
     Stmt& bind(int i, const std::optional<T>& v) {
         return v ? bind(i, *v) : bind_null(i);
