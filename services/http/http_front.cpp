@@ -74,15 +74,15 @@ std::string header_list(const auto& fields) {
     for (const auto& f : fields) {
         if (out.size() > 1) out += ',';
         out += '[';
-        if constexpr (requires { f.first; }) {
-            append_json_string(out, f.first);
-            out += ',';
-            append_json_string(out, f.second);
-        } else {
-            append_json_string(out, f.name_string());
-            out += ',';
-            append_json_string(out, f.value());
-        }
+        auto [name, value] = [&]() -> std::pair<std::string_view, std::string_view> {
+            if constexpr (requires { f.first; })
+                return {f.first, f.second};
+            else
+                return {f.name_string(), f.value()};
+        }();
+        append_json_string(out, name);
+        out += ',';
+        append_json_string(out, value);
         out += ']';
     }
     out += ']';
@@ -103,22 +103,20 @@ nlohmann::json query_object(const std::string& query) {
     return q;
 }
 
-/// A response as it goes on the wire: what Beast's serializer wrote for
-/// it, built here (its fields and gathered buffers were a sixth of serving
-/// a GET). Headers in the order they are sent.
-struct Wire {
+/// A reply as it goes on the wire: what Beast's serializer wrote for it,
+/// built here (its fields and gathered buffers were a sixth of serving a
+/// GET). Headers in the order they are sent.
+struct Wire : HttpReply {
     unsigned version = 11;
-    unsigned status = 200;
-    Fields headers;
-    std::string body;
 
     /// Replaces `name` (the new one goes last), as Beast's set() does.
     void put(std::string_view name, std::string value) {
         std::erase_if(headers, [&](const auto& h) { return iequals(h.first, name); });
         headers.emplace_back(std::string(name), std::move(value));
     }
-    bool has(std::string_view name) const { return find_field(headers, name) != nullptr; }
-    std::string_view reason() const { return bhttp::obsolete_reason(static_cast<bhttp::status>(status)); }
+    std::string_view reason() const {
+        return bhttp::obsolete_reason(static_cast<bhttp::status>(static_cast<unsigned>(status)));
+    }
     /// The status line and the header lines, up to and with the empty line.
     std::string head() const {
         std::size_t n = 32;
@@ -290,12 +288,11 @@ struct HttpFront::Impl {
     static Wire wire_response(const HttpRequest& req, HttpReply&& r) {
         Wire res;
         res.version = req.version == 10 ? 10 : 11;
-        res.status = static_cast<unsigned>(r.status);
-        res.headers = std::move(r.headers);
-        bool no_body = r.status < 200 || r.status == 204 || r.status == 304;
+        static_cast<HttpReply&>(res) = std::move(r);
+        bool no_body = res.status < 200 || res.status == 204 || res.status == 304;
         if (!no_body && !res.has("Content-Length") && !res.has("Transfer-Encoding"))
-            res.headers.emplace_back("Content-Length", std::to_string(r.body.size()));
-        if (req.method != "HEAD" && !no_body) res.body = std::move(r.body);
+            res.headers.emplace_back("Content-Length", std::to_string(res.body.size()));
+        if (req.method == "HEAD" || no_body) res.body.clear();
         return res;
     }
 
@@ -409,7 +406,7 @@ struct HttpFront::Impl {
             row.version = req.version() == 10 ? "1.0" : "1.1";
             row.req_headers = header_list(req);
             row.req_body = std::move(req.body());
-            row.status = static_cast<int>(res.status);
+            row.status = res.status;
             row.reason = std::string(res.reason());
             row.resp_headers = header_list(res.headers);
             // Writes may be slowed down on purpose: allow for the profile.
