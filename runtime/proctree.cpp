@@ -230,6 +230,20 @@ bool ProcessTree::is_member_orphan(int pid, int pgid) const {
            (env.compare(0, needle.size() + 1, needle + '\0') == 0 || env.find('\0' + needle + '\0') != std::string::npos);
 }
 
+bool ProcessTree::root_running() const {
+    // Read after the child's own stat showed wirelab as its parent: if the
+    // program still runs now, it ran when the child was handed over, so
+    // another parent of the tree died first. A helper handed over as the
+    // program exited (a resource tracker) is no orphan, wherever its pid
+    // falls in the walk (pids wrap, so it can come before the program's).
+    int ppid, pgid, threads;
+    char state;
+    unsigned long long ticks;
+    auto it = live_.find(root_);
+    return it != live_.end() && read_stat(root_, ppid, pgid, state, threads, ticks) && state != 'Z' &&
+           state != 'X' && (!it->second.start_ticks || ticks == it->second.start_ticks);
+}
+
 void ProcessTree::add(int pid, int ppid, int threads, unsigned long long ticks) {
     ProcRecord r;
     r.pid = pid;
@@ -242,7 +256,7 @@ void ProcessTree::add(int pid, int ppid, int threads, unsigned long long ticks) 
     micros started = now;
     if (ticks && hz > 0) started = now - (boottime_us() - static_cast<micros>(ticks) * 1000000 / hz);
     r.started_us = std::clamp<micros>(started, 0, now);
-    r.orphaned = ppid == self_ && pid != root_ && live_.count(root_) > 0;
+    r.orphaned = ppid == self_ && pid != root_ && root_running();
     live_[pid] = std::move(r);
     peak_ = std::max(peak_, live_.size());
 }
@@ -293,7 +307,7 @@ std::size_t ProcessTree::sample() {
         ProcRecord& r = it->second;
         // Orphaned while the program ran; what it leaves at its exit is
         // "left running" instead.
-        if (ppid == self_ && pid != root_ && !r.orphaned && live_.count(root_)) r.orphaned = true;
+        if (ppid == self_ && pid != root_ && !r.orphaned && root_running()) r.orphaned = true;
         r.ppid = ppid;
         r.threads_max = std::max(r.threads_max, threads);
         ++it;
@@ -412,8 +426,9 @@ void ProcessTree::kill_all(bool left) {
     sample();
     if (left) {
         // Helpers that end when the program does (a resource tracker, a
-        // daemon worker reading EOF) get a moment before counting as left.
-        for (int i = 0; i < 50 && live_.size() > (live_.count(root_) ? 1u : 0u); ++i) {
+        // daemon worker reading EOF) get a moment before counting as left:
+        // up to a second, for a machine busy with other work.
+        for (int i = 0; i < 200 && live_.size() > (live_.count(root_) ? 1u : 0u); ++i) {
             std::this_thread::sleep_for(std::chrono::milliseconds(5));
             sample();
         }

@@ -93,6 +93,7 @@ private:
     bool read_stat(int pid, int& ppid, int& pgid, char& state, int& threads,
                    unsigned long long& start_ticks) const;
     bool is_member_orphan(int pid, int pgid) const;
+    bool root_running() const;  // the program, now: not exited, not a zombie
     void add(int pid, int ppid, int threads, unsigned long long ticks);
     void end(int pid, micros t);
     std::optional<int> scan_fds(unsigned long inode) const;

@@ -1,0 +1,114 @@
+// The process tree against real processes (fork, /proc, the kernel's
+// subreaper hand-over): an integration test, as it starts processes.
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <fstream>
+#include <string>
+#include <thread>
+
+#include "runtime/proctree.hpp"
+
+using namespace wirelab;
+
+namespace {
+
+micros now_us() {
+    return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+}
+
+/// The state letter and parent of a process, from /proc/PID/stat.
+bool stat_of(pid_t pid, char& state, pid_t& ppid) {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+    std::string s((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    auto close = s.rfind(')');
+    if (close == std::string::npos || close + 4 >= s.size()) return false;
+    state = s[close + 2];
+    ppid = std::atoi(s.c_str() + close + 4);
+    return true;
+}
+
+/// Asks the kernel to hand out low pids next (the pid after `last` that is
+/// free). Needs CAP_SYS_ADMIN in the pid namespace.
+bool next_pids_low(int last) {
+    int fd = ::open("/proc/sys/kernel/ns_last_pid", O_WRONLY);
+    if (fd < 0) return false;
+    std::string v = std::to_string(last);
+    bool ok = ::write(fd, v.data(), v.size()) == static_cast<ssize_t>(v.size());
+    ::close(fd);
+    return ok;
+}
+
+}  // namespace
+
+TEST_CASE("a helper handed to wirelab as the program exits is not an orphan, whatever its pid") {
+    // A resource tracker lives until its parent, the program, exits; the
+    // kernel then hands it to wirelab. When pids have wrapped, its pid is
+    // lower than the program's, and a walk of the tree in pid order meets
+    // it while the program's zombie is still listed as running.
+    become_subreaper();
+    int go[2], back[2];
+    REQUIRE(::pipe(go) == 0);
+    REQUIRE(::pipe(back) == 0);
+    pid_t root = ::fork();
+    REQUIRE(root >= 0);
+    if (root == 0) {
+        ::setpgid(0, 0);  // the program's own group, as the Runner makes it
+        char c;
+        if (::read(go[0], &c, 1) != 1) ::_exit(2);
+        pid_t helper = ::fork();
+        if (helper == 0) {
+            ::usleep(1500 * 1000);  // outlives the program, as a tracker does
+            ::_exit(0);
+        }
+        if (::write(back[1], &helper, sizeof helper) != sizeof helper) ::_exit(2);
+        if (::read(go[0], &c, 1) != 1) ::_exit(2);
+        ::_exit(0);
+    }
+    ProcessTree tree(root, now_us, "", nullptr);
+    tree.sample();
+
+    bool low = next_pids_low(299);
+    REQUIRE(::write(go[1], "x", 1) == 1);
+    pid_t helper = 0;
+    REQUIRE(::read(back[0], &helper, sizeof helper) == sizeof helper);
+    tree.sample();  // the helper, a child of the program
+    REQUIRE(::write(go[1], "x", 1) == 1);
+
+    // The program has exited and is a zombie (not reaped yet); its helper
+    // now has this process as its parent.
+    char state = 0;
+    pid_t ppid = 0;
+    for (int i = 0; i < 400; ++i) {
+        char hs;
+        pid_t hp;
+        if (stat_of(root, state, ppid) && state == 'Z' && stat_of(helper, hs, hp) && hp == ::getpid()) break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    REQUIRE(state == 'Z');
+    tree.sample();
+
+    int status = 0;
+    REQUIRE(::waitpid(root, &status, 0) == root);
+    tree.root_exited(WEXITSTATUS(status), std::nullopt);
+    tree.kill_all(true);
+
+    bool seen = false;
+    for (const ProcRecord& r : tree.records())
+        if (r.pid == helper) {
+            seen = true;
+            CHECK_FALSE(r.orphaned);
+            CHECK(r.left_running);
+        }
+    CHECK(seen);
+    if (!low || helper > root)
+        WARN("the helper's pid (" << helper << ") did not come before the program's (" << root
+                                  << "): this run tested the usual order only");
+    else
+        INFO("helper pid " << helper << " < program pid " << root);
+    for (int fd : {go[0], go[1], back[0], back[1]}) ::close(fd);
+}
