@@ -93,12 +93,16 @@ class Journal {
 public:
     static constexpr int schema_version = 2;
 
-    /// Creates (or truncates) the journal at `file` and writes the schema.
+    /// Creates (or truncates) the journal at `file`; its writer thread
+    /// writes the schema while the caller goes on (opened() waits for it).
     /// `origin`: the instant times count from (a replica uses its Session's,
     /// so that its journal merges on one clock); default now.
     explicit Journal(const std::filesystem::path& file,
                      std::optional<std::chrono::steady_clock::time_point> origin = std::nullopt);
     ~Journal();
+    /// Waits until the file is made and has its schema; throws
+    /// std::runtime_error saying why it could not be.
+    void opened();
 
     micros now() const;
     std::chrono::steady_clock::time_point start() const { return start_; }
@@ -245,6 +249,7 @@ private:
     /// Queues `f` and waits until the writer has run it.
     void write_and_wait(std::function<void()> f);
     void writer_loop();
+    void open();            // writer thread, first
     void begin();           // writer thread
     void commit_now();      // writer thread
     void index_now();       // writer thread: makes the chunks' index, once

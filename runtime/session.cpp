@@ -61,12 +61,7 @@ Session::Session(const Lab& lab, const ServiceKinds& kinds, SessionOptions optio
         throw EnvError("cannot write the run directory " + run_dir_.string() + ": " +
                            (ec ? ec.message() : std::strerror(errno)),
                        "choose another with --run-dir DIR");
-    try {
-        journal_ = std::make_unique<Journal>(run_dir_ / "journal.db", opt_.clock_origin);
-    } catch (const std::exception& e) {
-        throw EnvError(std::string("cannot create the journal: ") + e.what(),
-                       "check that " + run_dir_.string() + " is writable and the disk not full");
-    }
+    journal_ = std::make_unique<Journal>(run_dir_ / "journal.db", opt_.clock_origin);
     journal_->set_meta("lab", lab_.id);
     journal_->set_meta("started_at", iso_now());
     journal_->set_meta("lab_dir", fs::absolute(lab_.dir).lexically_normal().string());
@@ -146,7 +141,13 @@ Session::Session(const Lab& lab, const ServiceKinds& kinds, SessionOptions optio
         }
         journal_->set_meta("listen", server_addr_.host + ":" + std::to_string(server_addr_.port));
     }
-    journal_->flush();
+    // The journal was made on its writer thread while the services were.
+    try {
+        journal_->opened();
+    } catch (const std::exception& e) {
+        throw EnvError(std::string("cannot create the journal: ") + e.what(),
+                       "check that " + run_dir_.string() + " is writable and the disk not full");
+    }
 }
 
 Session::~Session() {

@@ -4,6 +4,14 @@
 
 namespace wirelab::sql {
 
+namespace {
+// Before SQLite's first use (a static initialiser: no connection exists
+// yet). Without the memory statistics, an allocation by SQLite takes no
+// global mutex: the journal's writer, the Session's thread (its services'
+// own databases) and the checks allocate without waiting on each other.
+const bool kConfigured = [] { return sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0) == SQLITE_OK; }();
+}  // namespace
+
 Db::Db(const std::filesystem::path& file, Mode mode) : file_(file) {
     int flags = mode == Mode::read_only ? SQLITE_OPEN_READONLY
                                         : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;

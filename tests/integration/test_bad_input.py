@@ -634,6 +634,20 @@ class RunEnvironment(unittest.TestCase):
                          (2, "", f"wirelab: cannot write the run directory {afile}/run: Not a directory\n"
                                  "  fix: choose another with --run-dir DIR\n"))
 
+    def test_journal_that_cannot_be_made(self):
+        # The journal is made on its own thread while the services start:
+        # its failure is still the command's error, before anything runs.
+        run = os.path.join(self.dir, "taken")
+        os.makedirs(os.path.join(run, "journal.db", "in-the-way"))
+        for cmd in (["check", "rest-cars", "--ephemeral", "--run-dir", run, "--", "true"],
+                    ["up", "rest-cars", "--ephemeral", "--run-dir", run]):
+            with self.subTest(cmd=cmd[0]):
+                r = run_wirelab(*cmd, timeout=30)
+                self.assertEqual(r.returncode, 2, r.stderr)
+                self.assertEqual(r.stdout, "")
+                self.assertIn(f"wirelab: cannot create the journal: cannot open {run}/journal.db: ", r.stderr)
+                self.assertIn(f"  fix: check that {run} is writable and the disk not full\n", r.stderr)
+
     def test_run_dir_in_a_read_only_folder(self):
         if os.geteuid() == 0:
             self.skipTest("root writes through chmod 0500; the /proc and regular-file rows cover root")
