@@ -91,7 +91,7 @@ struct HttpExchange {
 
 class Journal {
 public:
-    static constexpr int schema_version = 2;
+    static constexpr int schema_version = 3;
 
     /// Creates (or truncates) the journal at `file`; its writer thread
     /// writes the schema while the caller goes on (opened() waits for it).
@@ -227,7 +227,7 @@ private:
     /// A row of insert() on its way to the writer: the values of the
     /// columns given (bit k of `mask`: columns[k] is), in column order.
     struct Cell {
-        // Interned: text stored once in header_lists; the row binds its id.
+        // Interned: a header list stored once in header_lists; the row binds its id.
         enum Kind : unsigned char { Int, Text, Blob, Interned } kind = Int;
         std::int64_t i = 0;
         std::string s;
@@ -240,6 +240,7 @@ private:
     };
     void insert_now(const Row& row, std::int64_t id, std::int64_t case_id);  // writer thread
     std::int64_t header_list_id(const std::string& text);                    // writer thread
+    std::int64_t header_field_id(const std::string& name, const std::string& value);  // writer thread
     /// Queues `f` for the writer thread (it runs in the open transaction;
     /// not at all once the journal has failed). Waits while the queue is
     /// full: at most kQueueOps writes or kQueueBytes (`bytes` is what f holds).
@@ -281,6 +282,9 @@ private:
     std::unique_ptr<sql::Stmt> ins_header_;
     std::unordered_map<std::string, std::int64_t> header_ids_;  // header_lists' ids by text
     static constexpr std::size_t kHeaderIdsKept = 256;
+    std::unique_ptr<sql::Stmt> ins_field_;
+    std::unordered_map<std::string, std::int64_t> field_ids_;  // header_fields' ids by length:name value
+    static constexpr std::size_t kFieldIdsKept = 4096;
 
     // Between them.
     mutable std::mutex mu_;

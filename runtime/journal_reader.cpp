@@ -146,8 +146,44 @@ HeaderList parse_header_list(std::string_view t) {
     return parse_header_json(t);
 }
 
+namespace {
+/// Calls `id(n)` for each id of a `[1,2,3]` list (schema 3) until it returns false.
+template <class F>
+void walk_ids(std::string_view t, F&& id) {
+    std::size_t p = 0;
+    while (p < t.size()) {
+        if (t[p] < '0' || t[p] > '9') {
+            ++p;
+            continue;
+        }
+        std::int64_t n = 0;
+        while (p < t.size() && t[p] >= '0' && t[p] <= '9') n = n * 10 + (t[p++] - '0');
+        if (!id(n)) return;
+    }
+}
+}  // namespace
+
+HeaderList LazyHeaders::fields_of(const HeaderFields& fields, std::string_view ids) {
+    HeaderList out;
+    walk_ids(ids, [&](std::int64_t n) {
+        if (auto it = fields.find(n); it != fields.end()) out.push_back(it->second);
+        return true;
+    });
+    return out;
+}
+
 std::optional<std::string> LazyHeaders::find(const std::string& name) const {
     if (!s_) return std::nullopt;
+    if (!s_->parsed && s_->fields) {
+        std::optional<std::string> found;
+        walk_ids(s_->text, [&](std::int64_t n) {
+            auto it = s_->fields->find(n);
+            if (it == s_->fields->end() || !iequals(it->second.first, name)) return true;
+            found = it->second.second;
+            return false;
+        });
+        return found;
+    }
     // A list of one row is scanned; one that rows share is parsed once.
     if (!s_->parsed && s_.use_count() == 1) {
         std::optional<std::string> found;
@@ -329,7 +365,14 @@ const std::vector<HttpRow>& JournalReader::http() {
         if (n.step()) http_->reserve(static_cast<std::size_t>(n.integer(0)));
     }
     std::unordered_map<std::int64_t, LazyHeaders> lists;
-    if (v2) {
+    if (v2 && has_column("header_lists", "fields")) {
+        // Schema 3: a list is the ids of its fields.
+        auto fields = std::make_shared<HeaderFields>();
+        auto f = db_->prepare("SELECT id, name, value FROM header_fields");
+        while (f.step()) fields->emplace(f.integer(0), std::pair{f.text(1), f.text(2)});
+        auto l = db_->prepare("SELECT id, fields FROM header_lists");
+        while (l.step()) lists.emplace(l.integer(0), LazyHeaders(fields, l.text(1)));
+    } else if (v2) {
         auto l = db_->prepare("SELECT id, json FROM header_lists");
         while (l.step()) lists.emplace(l.integer(0), LazyHeaders(l.text(1)));
     }

@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "runtime/common.hpp"
@@ -72,20 +73,27 @@ using HeaderList = std::vector<std::pair<std::string, std::string>>;
 /// are not pairs of strings are skipped.
 HeaderList parse_header_list(std::string_view text);
 
+/// The fields of a journal's header lists (schema 3), by id.
+using HeaderFields = std::unordered_map<std::int64_t, std::pair<std::string, std::string>>;
+
 /// A header column as read from the journal, parsed the first time it is
 /// looked at: most checks look at the headers of few of a run's requests.
 /// Not for use from two threads at once.
 class LazyHeaders {
 public:
     LazyHeaders() = default;
+    /// The column's JSON text (schema 1 and 2).
     explicit LazyHeaders(std::string text)
-        : s_(std::make_shared<State>(State{std::move(text), {}, false})) {}
-    LazyHeaders(HeaderList list) : s_(std::make_shared<State>(State{{}, std::move(list), true})) {}
+        : s_(std::make_shared<State>(State{std::move(text), {}, false, nullptr})) {}
+    /// A stored list (schema 3): the JSON array of its fields' ids.
+    LazyHeaders(std::shared_ptr<const HeaderFields> fields, std::string ids)
+        : s_(std::make_shared<State>(State{std::move(ids), {}, false, std::move(fields)})) {}
+    LazyHeaders(HeaderList list) : s_(std::make_shared<State>(State{{}, std::move(list), true, nullptr})) {}
     const HeaderList& list() const {
         static const HeaderList none;
         if (!s_) return none;
         if (!s_->parsed) {
-            s_->list = parse_header_list(s_->text);
+            s_->list = s_->fields ? fields_of(*s_->fields, s_->text) : parse_header_list(s_->text);
             s_->parsed = true;
             std::string().swap(s_->text);
         }
@@ -97,12 +105,14 @@ public:
     std::optional<std::string> find(const std::string& name) const;
 
 private:
-    // Shared by the copies: the rows of one stored list (journal schema 2)
-    // hold one text, parsed at most once.
+    static HeaderList fields_of(const HeaderFields& fields, std::string_view ids);
+    // Shared by the copies: the rows of one stored list (journal schema 2
+    // and 3) hold one text, parsed at most once.
     struct State {
         std::string text;
         HeaderList list;
         bool parsed = false;
+        std::shared_ptr<const HeaderFields> fields;  // schema 3: `text` holds ids into these
     };
     std::shared_ptr<State> s_;
 };

@@ -321,7 +321,9 @@ try {
   // --- 7. Ada's score opens her report
   const link = page.locator(`${cellOf(ADA, "socket-head")} a.report-link`);
   assert.match(await link.getAttribute("href"), new RegExp(`^/api/submissions/${adaId}/report\\.html\\?token=wlt-`));
-  const [report] = await Promise.all([context.waitForEvent("page", { timeout: 10000 }), link.click()]);
+  assert.equal(await link.getAttribute("target"), "_blank", "the report opens in a tab of its own");
+  // 30 s: a new tab's renderer can be slow to start on a loaded machine (the suite runs two tests at once)
+  const [report] = await Promise.all([page.waitForEvent("popup", { timeout: 30000 }), link.click()]);
   await report.waitForLoadState("load");
   assert.match(report.url(), new RegExp(`/api/submissions/${adaId}/report\\.html`));
   const reportScore = await report.textContent("#score", { timeout: 10000 });

@@ -48,7 +48,7 @@ TEST_CASE("the journal records connections, chunks and http rows", "[unit][journ
         j.finish("finished");
     }
     JournalReader r(file);
-    CHECK(r.meta("schema_version") == "2");
+    CHECK(r.meta("schema_version") == "3");
     CHECK(r.meta("status") == "finished");
     REQUIRE(r.cases().size() == 1);
     CHECK(r.cases()[0].out == "hello\n");
@@ -168,6 +168,73 @@ TEST_CASE("a header list that comes back is stored once, and http reads as a tab
                                           R"(2604 [["X-Only","req"]] -)", "2605 - -"});
 }
 
+TEST_CASE("a new header list stores only the fields not stored before", "[unit][journal]") {
+    TempDir dir;
+    auto file = dir.path / "journal.db";
+    auto req = json::array({{"Host", "127.0.0.1:3000"}, {"Content-Type", "application/json"}});
+    // A POST's response: the same fields but its Location, a field twice,
+    // and a value that needs escaping.
+    auto resp = [](int n) {
+        return json::array({{"Content-Type", "application/json"}, {"Set-Cookie", "a=1"},
+                            {"Location", "/cars/" + std::to_string(n)}, {"Set-Cookie", "a=1"},
+                            {"X-Quote", "say \"hi\"\tnow"}});
+    };
+    {
+        Journal j(file);
+        j.begin_case("main", "python3 x.py");
+        auto conn = j.open_connection({"api", "tcp", "server", "127.0.0.1:3000", "127.0.0.1:5555"});
+        for (int i = 0; i < 500; ++i) j.http(exchange(conn, i + 1, req, resp(i).dump()));
+        j.finish("finished");
+    }
+    JournalReader r(file);
+    // Host, Content-Type (in both lists), Set-Cookie, X-Quote and 500
+    // Locations; 500 response lists and the request's, once more after the
+    // writer forgot it (it remembers 256 lists).
+    CHECK(count(r.db(), "SELECT count(*) FROM header_fields") == 504);
+    CHECK(count(r.db(), "SELECT count(*) FROM header_lists") == 502);
+    REQUIRE(r.http().size() == 500);
+    for (int i : {0, 1, 257, 499}) {
+        const auto& h = r.http()[static_cast<std::size_t>(i)];
+        HeaderList want;
+        for (const auto& f : resp(i)) want.emplace_back(f[0].get<std::string>(), f[1].get<std::string>());
+        CHECK(h.resp_headers.list() == want);
+        CHECK(h.response_header("location") == "/cars/" + std::to_string(i));
+        CHECK(h.header("content-type") == "application/json");
+        // The view gives back the text as sent.
+        auto s = r.db().prepare("SELECT req_headers, resp_headers FROM http WHERE seq = ?");
+        s.bind(1, i + 1);
+        REQUIRE(s.step());
+        CHECK(s.text(0) == req.dump());
+        CHECK(s.text(1) == resp(i).dump());
+    }
+}
+
+TEST_CASE("a journal of schema 2 (whole header lists) still reads", "[unit][journal]") {
+    TempDir dir;
+    auto file = dir.path / "journal.db";
+    {
+        sql::Db w(file);
+        w.exec("CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT);"
+               "INSERT INTO meta VALUES ('schema_version', '2');"
+               "CREATE TABLE header_lists(id INTEGER PRIMARY KEY, json TEXT NOT NULL);"
+               "CREATE TABLE http_exchanges(id INTEGER PRIMARY KEY, case_id INTEGER, service TEXT NOT NULL, "
+               "connection_id INTEGER, seq INTEGER, started_us INTEGER, ended_us INTEGER, method TEXT, target TEXT, "
+               "path TEXT, query TEXT, version TEXT, req_headers_id INTEGER, req_body BLOB, "
+               "req_body_truncated INTEGER NOT NULL DEFAULT 0, status INTEGER, reason TEXT, resp_headers_id INTEGER, "
+               "resp_body BLOB, resp_body_truncated INTEGER NOT NULL DEFAULT 0, error TEXT);"
+               "INSERT INTO header_lists VALUES (1, '[[\"Host\",\"a\"]]'), (2, '[[\"Content-Type\",\"text/plain\"]]');"
+               "INSERT INTO http_exchanges(service, connection_id, seq, method, target, path, req_headers_id, status, "
+               "resp_headers_id) VALUES ('api', 1, 1, 'GET', '/', '/', 1, 200, 2), ('api', 1, 2, 'GET', '/', '/', 1, "
+               "200, 2), ('api', 1, 3, NULL, NULL, NULL, NULL, 400, NULL)");
+    }
+    JournalReader r(file);
+    REQUIRE(r.http().size() == 3);
+    CHECK(r.http()[1].header("host") == "a");
+    CHECK(r.http()[1].response_header("content-type") == "text/plain");
+    CHECK(r.http()[0].resp_headers.list() == HeaderList{{"Content-Type", "text/plain"}});
+    CHECK(r.http()[2].req_headers.list().empty());
+}
+
 TEST_CASE("a journal of schema 1 (http a table of its own) still reads", "[unit][journal]") {
     TempDir dir;
     auto file = dir.path / "journal.db";
@@ -221,6 +288,9 @@ TEST_CASE("a replica's journal merges with its header lists", "[unit][journal]")
     std::sort(got.begin(), got.end());
     CHECK(got == std::vector<std::string>{"1 main req / main resp", "1 main req / main resp", "2 replica req / replica resp",
                                           "2 replica req / replica resp 2"});
+    // The view joins the shifted ids too.
+    CHECK(count(r.db(), "SELECT count(*) FROM http WHERE json_extract(resp_headers, '$[0][1]') = 'replica resp 2' "
+                        "AND json_extract(req_headers, '$[0][1]') = 'replica req'") == 1);
 }
 
 TEST_CASE("chunks are capped per direction and flagged truncated", "[unit][journal]") {
