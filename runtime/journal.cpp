@@ -828,13 +828,29 @@ void Journal::insert_now(const Row& row, std::int64_t id, std::int64_t case_id) 
     s.exec();
 }
 
+std::optional<std::int64_t> RecentIds::find(const std::string& text) {
+    auto it = ids_.find(text);
+    if (it == ids_.end()) return std::nullopt;
+    it->second.again = true;
+    return it->second.id;
+}
+
+void RecentIds::add(std::string text, std::int64_t id) {
+    if (ids_.size() >= bound_) {
+        std::erase_if(ids_, [](const auto& e) { return !e.second.again; });
+        if (ids_.size() >= bound_ / 2)
+            ids_.clear();
+        else
+            for (auto& e : ids_) e.second.again = false;
+    }
+    ids_.emplace(std::move(text), Entry{id, false});
+}
+
 std::int64_t Journal::header_list_id(const std::string& text) {
-    if (auto it = header_ids_.find(text); it != header_ids_.end()) return it->second;
-    // Lists are remembered up to a bound (a Date header makes a new response
-    // list each second; a POST's Location one per request); a list
-    // forgotten is stored again, under a new id. A new list is the ids of
-    // its fields, most of them stored already.
-    if (header_ids_.size() >= kHeaderIdsKept) header_ids_.clear();
+    if (auto id = header_ids_.find(text)) return *id;
+    // A new list (a Date header makes a new response list each second; a
+    // POST's Location one per request): the ids of its fields, most of them
+    // stored already.
     std::string ids = "[";
     for (const auto& [name, value] : parse_header_list(text)) {
         if (ids.size() > 1) ids += ',';
@@ -845,21 +861,20 @@ std::int64_t Journal::header_list_id(const std::string& text) {
     ins_header_->bind(1, ids);
     ins_header_->exec();
     std::int64_t id = db_->last_rowid();
-    header_ids_.emplace(text, id);
+    header_ids_.add(text, id);
     return id;
 }
 
 std::int64_t Journal::header_field_id(const std::string& name, const std::string& value) {
     // The name's length first: no name and value run into another pair's.
     std::string key = std::to_string(name.size()) + ':' + name + value;
-    if (auto it = field_ids_.find(key); it != field_ids_.end()) return it->second;
-    if (field_ids_.size() >= kFieldIdsKept) field_ids_.clear();
+    if (auto id = field_ids_.find(key)) return *id;
     if (!ins_field_)
         ins_field_ = std::make_unique<sql::Stmt>(*db_, "INSERT INTO header_fields(name, value) VALUES (?,?)");
     ins_field_->bind(1, name).bind(2, value);
     ins_field_->exec();
     std::int64_t id = db_->last_rowid();
-    field_ids_.emplace(std::move(key), id);
+    field_ids_.add(std::move(key), id);
     return id;
 }
 

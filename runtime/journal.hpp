@@ -89,6 +89,28 @@ struct HttpExchange {
     std::string error;  // empty: none
 };
 
+/// Ids of stored texts by text, remembered up to a bound. When it is
+/// reached, the texts not looked up again since they were stored are
+/// forgotten (a POST's own Location, the list it is in) and the ones that
+/// came back are kept (the fields and lists every exchange has); if nearly
+/// all came back, all are forgotten. A text forgotten is stored again,
+/// under a new id.
+class RecentIds {
+public:
+    explicit RecentIds(std::size_t bound) : bound_(bound) {}
+    std::optional<std::int64_t> find(const std::string& text);
+    void add(std::string text, std::int64_t id);
+    std::size_t size() const { return ids_.size(); }
+
+private:
+    struct Entry {
+        std::int64_t id;
+        bool again;  // looked up since stored or since the last forgetting
+    };
+    std::unordered_map<std::string, Entry> ids_;
+    std::size_t bound_;
+};
+
 class Journal {
 public:
     static constexpr int schema_version = 3;
@@ -280,11 +302,9 @@ private:
     };
     std::map<std::pair<const char* const*, std::uint64_t>, Insert> inserts_;  // by columns and mask
     std::unique_ptr<sql::Stmt> ins_header_;
-    std::unordered_map<std::string, std::int64_t> header_ids_;  // header_lists' ids by text
-    static constexpr std::size_t kHeaderIdsKept = 256;
+    RecentIds header_ids_{256};  // header_lists' ids by text
     std::unique_ptr<sql::Stmt> ins_field_;
-    std::unordered_map<std::string, std::int64_t> field_ids_;  // header_fields' ids by length:name value
-    static constexpr std::size_t kFieldIdsKept = 4096;
+    RecentIds field_ids_{4096};  // header_fields' ids by "length:name" value
 
     // Between them.
     mutable std::mutex mu_;
