@@ -353,11 +353,18 @@ def journal_cost(peers, a, post, rounds=6):
 def db_stats(db):
     con = sqlite3.connect(db)
     n = con.execute("SELECT count(*) FROM http").fetchone()[0]
-    bodies = con.execute("SELECT coalesce(sum(length(req_body) + length(resp_body)), 0) FROM http").fetchone()[0]
+    sent = con.execute("SELECT coalesce(sum(length(req_body) + length(resp_body)), 0) FROM http").fetchone()[0]
+    # The bodies as stored (schema 3: a body that repeats is stored once).
+    if con.execute("SELECT 1 FROM sqlite_master WHERE name = 'bodies'").fetchone():
+        bodies = con.execute("SELECT coalesce(sum(length(req_body)), 0) + coalesce(sum(length(resp_body)), 0) "
+                             "FROM http_exchanges").fetchone()[0] + \
+            con.execute("SELECT coalesce(sum(length(data)), 0) FROM bodies").fetchone()[0]
+    else:
+        bodies = sent
     raw = con.execute("SELECT coalesce(sum(length(data)), 0) FROM chunks").fetchone()[0]
     con.close()
     size = sum(os.path.getsize(db + ext) for ext in ("", "-wal") if os.path.exists(db + ext))
-    return {"exchanges": n, "bytes": size, "http_bodies": bodies, "raw_chunks": raw}
+    return {"exchanges": n, "bytes": size, "http_bodies": bodies, "http_bodies_sent": sent, "raw_chunks": raw}
 
 
 def startup(peers, a):
@@ -511,7 +518,8 @@ def render(r, a):
             L += ["", f"Journal of the wirelab run above: {j['exchanges']:,} exchanges, {j['bytes'] / j['exchanges']:.0f} "
                   f"bytes per exchange on disk; of these {j['raw_chunks'] / j['exchanges']:.0f} are the raw bytes of the "
                   f"connection (request and response, headers included) and {j['http_bodies'] / j['exchanges']:.0f} the "
-                  f"bodies again in the http table; the rest, "
+                  f"bodies again in the http table (of {j.get('http_bodies_sent', j['http_bodies']) / j['exchanges']:.0f} "
+                  f"sent: a body that repeats is stored once); the rest, "
                   f"{(j['bytes'] - j['raw_chunks'] - j['http_bodies']) / j['exchanges']:.0f} bytes, is the rows and indexes."]
     if "journal_cost" in r:
         L += ["", "### The journal's cost, measured in pairs", "",

@@ -28,7 +28,9 @@ namespace {
 // of the 803 bytes of rows of a POST /cars. Now its two new fields and the
 // list of ids are. The view rebuilds the JSON text of version 1. No index
 // on the fields' or the lists' text: for the many that are all different it
-// would store each twice.
+// would store each twice. A body of 256 bytes or more is stored in
+// `bodies`, once while the writer remembers it (GET /cars answers the same
+// 12 KB every time), and the row holds its id in <column>_id.
 const char* kSchema = R"sql(
 BEGIN;
 CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT);
@@ -64,7 +66,8 @@ CREATE TABLE http_exchanges(
   method TEXT, target TEXT, path TEXT, query TEXT, version TEXT,
   req_headers_id INTEGER, req_body BLOB, req_body_truncated INTEGER NOT NULL DEFAULT 0,
   status INTEGER, reason TEXT, resp_headers_id INTEGER, resp_body BLOB,
-  resp_body_truncated INTEGER NOT NULL DEFAULT 0, error TEXT);
+  resp_body_truncated INTEGER NOT NULL DEFAULT 0, error TEXT, req_body_id INTEGER, resp_body_id INTEGER);
+CREATE TABLE bodies(id INTEGER PRIMARY KEY, data BLOB NOT NULL);
 CREATE VIEW http AS SELECT
   e.id AS id, e.case_id AS case_id, e.service AS service, e.connection_id AS connection_id, e.seq AS seq,
   e.started_us AS started_us, e.ended_us AS ended_us, e.method AS method, e.target AS target, e.path AS path,
@@ -72,11 +75,13 @@ CREATE VIEW http AS SELECT
   CASE WHEN e.req_headers_id IS NOT NULL THEN (SELECT json_group_array(json(p)) FROM (
     SELECT json_array(f.name, f.value) AS p FROM header_lists l, json_each(l.fields) j, header_fields f
     WHERE l.id = e.req_headers_id AND f.id = j.value ORDER BY j.key)) END AS req_headers,
-  e.req_body AS req_body, e.req_body_truncated AS req_body_truncated, e.status AS status, e.reason AS reason,
+  coalesce(e.req_body, (SELECT b.data FROM bodies b WHERE b.id = e.req_body_id)) AS req_body,
+  e.req_body_truncated AS req_body_truncated, e.status AS status, e.reason AS reason,
   CASE WHEN e.resp_headers_id IS NOT NULL THEN (SELECT json_group_array(json(p)) FROM (
     SELECT json_array(f.name, f.value) AS p FROM header_lists l, json_each(l.fields) j, header_fields f
     WHERE l.id = e.resp_headers_id AND f.id = j.value ORDER BY j.key)) END AS resp_headers,
-  e.resp_body AS resp_body, e.resp_body_truncated AS resp_body_truncated, e.error AS error
+  coalesce(e.resp_body, (SELECT b.data FROM bodies b WHERE b.id = e.resp_body_id)) AS resp_body,
+  e.resp_body_truncated AS resp_body_truncated, e.error AS error
   FROM http_exchanges e;
 CREATE TRIGGER http_insert INSTEAD OF INSERT ON http BEGIN
   INSERT INTO header_fields(name, value)
@@ -608,8 +613,10 @@ void Journal::merge_replica_now(const std::filesystem::path& other, int replica)
         q.exec();
         db_->exec("BEGIN");
         std::string o = std::to_string(max_id("main.connections")), rep = std::to_string(replica);
-        // The replica's header lists and fields keep their ids, shifted past ours.
-        std::string h = std::to_string(max_id("main.header_lists")), f = std::to_string(max_id("main.header_fields"));
+        // The replica's header lists, fields and bodies keep their ids, shifted past ours.
+        std::string h = std::to_string(max_id("main.header_lists")), f = std::to_string(max_id("main.header_fields")),
+                    b = std::to_string(max_id("main.bodies"));
+        db_->exec("INSERT INTO main.bodies(id, data) SELECT id+" + b + ", data FROM replica.bodies");
         db_->exec("INSERT INTO main.header_fields(id, name, value) SELECT id+" + f +
                   ", name, value FROM replica.header_fields");
         db_->exec("INSERT INTO main.header_lists(id, fields) SELECT l.id+" + h +
@@ -624,16 +631,18 @@ void Journal::merge_replica_now(const std::filesystem::path& other, int replica)
         struct Merged {
             const char* table;
             const char* t;                      // when a row happened
-            std::vector<std::string> headers;  // ids into header_lists
+            std::vector<std::pair<std::string, std::string>> ids;  // ids into another table, and their shift
         };
-        for (const auto& [table, t, headers] :
-             {Merged{"http_exchanges", "started_us", {"req_headers_id", "resp_headers_id"}}, Merged{"messages", "t_us", {}},
-              Merged{"commands", "t_us", {}}, Merged{"sql", "t_us", {}}, Merged{"events", "t_us", {}}}) {
+        for (const auto& [table, t, ids] :
+             {Merged{"http_exchanges", "started_us",
+                     {{"req_headers_id", h}, {"resp_headers_id", h}, {"req_body_id", b}, {"resp_body_id", b}}},
+              Merged{"messages", "t_us", {}}, Merged{"commands", "t_us", {}}, Merged{"sql", "t_us", {}},
+              Merged{"events", "t_us", {}}}) {
             std::vector<std::string> skip = {"id", "case_id", "connection_id"};
-            skip.insert(skip.end(), headers.begin(), headers.end());
+            for (const auto& [c, shift] : ids) skip.push_back(c);
             auto cols = columns(table, skip);
             std::string into, from;
-            for (const auto& c : headers) into += "," + c, from += ",r." + c + "+" + h;
+            for (const auto& [c, shift] : ids) into += "," + c, from += ",r." + c + "+" + shift;
             // What a replica says of its own start and stop is the Session's
             // "replica" events already.
             std::string where = std::string(table) == "events"
@@ -729,6 +738,10 @@ std::int64_t Journal::insert(const char* table, std::span<const char* const> col
             c.kind = blob ? Cell::Blob : Cell::Text;
             c.s = std::move(it->get_ref<std::string&>());
             if (blob && c.s.size() > body_cap_) c.s.resize(body_cap_);
+            if (blob && std::string_view(table) == "http_exchanges" && c.s.size() >= kSharedBody) {
+                c.kind = Cell::Shared;
+                row.shared |= std::uint64_t{1} << k;
+            }
         } else {
             c.kind = Cell::Text, c.s = it->dump(-1, ' ', false, json::error_handler_t::replace);
         }
@@ -754,8 +767,9 @@ void Journal::http(HttpExchange x) {
     std::size_t bytes = 0;
     // Cells in kHttpColumns' order.
     auto add = [&](Cell::Kind kind, std::int64_t i, std::string s = {}) {
+        if (kind == Cell::Shared) row.shared |= std::uint64_t{1} << row.cells.size();
         row.mask |= std::uint64_t{1} << row.cells.size();
-        if (kind == Cell::Blob && s.size() > body_cap_) s.resize(body_cap_);
+        if ((kind == Cell::Blob || kind == Cell::Shared) && s.size() > body_cap_) s.resize(body_cap_);
         bytes += s.size();
         row.cells.push_back(Cell{kind, i, std::move(s)});
     };
@@ -771,12 +785,15 @@ void Journal::http(HttpExchange x) {
     add(Cell::Text, 0, std::move(x.query));
     add(Cell::Text, 0, std::move(x.version));
     add(Cell::Interned, 0, std::move(x.req_headers));
-    add(Cell::Blob, 0, std::move(x.req_body));
+    // (the kind chosen before the body is moved into add's argument)
+    auto req_kind = x.req_body.size() >= kSharedBody ? Cell::Shared : Cell::Blob;
+    auto resp_kind = x.resp_body.size() >= kSharedBody ? Cell::Shared : Cell::Blob;
+    add(req_kind, 0, std::move(x.req_body));
     add(Cell::Int, req_cut);
     add(Cell::Int, x.status);
     add(Cell::Text, 0, std::move(x.reason));
     add(Cell::Interned, 0, std::move(x.resp_headers));
-    add(Cell::Blob, 0, std::move(x.resp_body));
+    add(resp_kind, 0, std::move(x.resp_body));
     add(Cell::Int, resp_cut);
     if (!x.error.empty()) add(Cell::Text, 0, std::move(x.error));
     auto id = queue_row(std::move(row), bytes);
@@ -786,7 +803,7 @@ void Journal::http(HttpExchange x) {
 void Journal::insert_now(const Row& row, std::int64_t id, std::int64_t case_id) {
     // One prepared statement per table and set of columns, kept: most rows
     // of a table name the same columns.
-    auto& cached = inserts_[{row.columns.data(), row.mask}];
+    auto& cached = inserts_[{row.columns.data(), row.mask, row.shared}];
     if (!cached.stmt) {
         // A row names its own case_id when it outlives the case it began in.
         std::string cols, qs;
@@ -794,7 +811,7 @@ void Journal::insert_now(const Row& row, std::int64_t id, std::int64_t case_id) 
             if (std::string_view(row.columns[k]) == "case_id") cached.own_case = true;
             if (!(row.mask & (std::uint64_t{1} << k))) continue;
             cols += ",", cols += row.columns[k], qs += ",?";
-            if (interned(row.columns[k])) cols += "_id";
+            if (interned(row.columns[k]) || (row.shared & (std::uint64_t{1} << k))) cols += "_id";
         }
         cached.stmt = std::make_unique<sql::Stmt>(
             *db_, std::string("INSERT INTO ") + row.table + "(id" + (cached.own_case ? "" : ",case_id") + cols +
@@ -821,6 +838,8 @@ void Journal::insert_now(const Row& row, std::int64_t id, std::int64_t case_id) 
             s.bind_blob_borrowed(i, c.s);  // `row` outlives the exec below
         else if (c.kind == Cell::Interned)
             s.bind(i, header_list_id(c.s));
+        else if (c.kind == Cell::Shared)
+            s.bind(i, body_id(c.s));
         else
             s.bind_borrowed(i, c.s);
         ++i;
@@ -836,13 +855,18 @@ std::optional<std::int64_t> RecentIds::find(const std::string& text) {
 }
 
 void RecentIds::add(std::string text, std::int64_t id) {
-    if (ids_.size() >= bound_) {
+    if (ids_.size() >= bound_ || bytes_ + text.size() > bytes_bound_) {
         std::erase_if(ids_, [](const auto& e) { return !e.second.again; });
-        if (ids_.size() >= bound_ / 2)
+        bytes_ = 0;
+        for (const auto& e : ids_) bytes_ += e.first.size();
+        if (ids_.size() >= bound_ / 2 || bytes_ + text.size() > bytes_bound_ / 2) {
             ids_.clear();
-        else
+            bytes_ = 0;
+        } else {
             for (auto& e : ids_) e.second.again = false;
+        }
     }
+    bytes_ += text.size();
     ids_.emplace(std::move(text), Entry{id, false});
 }
 
@@ -862,6 +886,17 @@ std::int64_t Journal::header_list_id(const std::string& text) {
     ins_header_->exec();
     std::int64_t id = db_->last_rowid();
     header_ids_.add(text, id);
+    return id;
+}
+
+std::int64_t Journal::body_id(const std::string& data) {
+    if (auto id = body_ids_.find(data)) return *id;
+    if (!ins_body_) ins_body_ = std::make_unique<sql::Stmt>(*db_, "INSERT INTO bodies(data) VALUES (?)");
+    ins_body_->bind_blob_borrowed(1, data);
+    ins_body_->exec();
+    std::int64_t id = db_->last_rowid();
+    // Remembered while small enough to keep: its text is the key.
+    if (data.size() <= kBodyKeptBytes / 8) body_ids_.add(data, id);
     return id;
 }
 

@@ -25,6 +25,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <tuple>
 #include <unordered_map>
 #include <vector>
 
@@ -97,7 +98,8 @@ struct HttpExchange {
 /// under a new id.
 class RecentIds {
 public:
-    explicit RecentIds(std::size_t bound) : bound_(bound) {}
+    /// At most `bound` texts, `bytes_bound` bytes of them.
+    explicit RecentIds(std::size_t bound, std::size_t bytes_bound = SIZE_MAX) : bound_(bound), bytes_bound_(bytes_bound) {}
     std::optional<std::int64_t> find(const std::string& text);
     void add(std::string text, std::int64_t id);
     std::size_t size() const { return ids_.size(); }
@@ -108,7 +110,7 @@ private:
         bool again;  // looked up since stored or since the last forgetting
     };
     std::unordered_map<std::string, Entry> ids_;
-    std::size_t bound_;
+    std::size_t bound_, bytes_bound_, bytes_ = 0;
 };
 
 class Journal {
@@ -250,7 +252,8 @@ private:
     /// columns given (bit k of `mask`: columns[k] is), in column order.
     struct Cell {
         // Interned: a header list stored once in header_lists; the row binds its id.
-        enum Kind : unsigned char { Int, Text, Blob, Interned } kind = Int;
+        // Shared: a body stored in bodies; the row binds its id in <column>_id.
+        enum Kind : unsigned char { Int, Text, Blob, Interned, Shared } kind = Int;
         std::int64_t i = 0;
         std::string s;
     };
@@ -258,6 +261,7 @@ private:
         const char* table = nullptr;
         std::span<const char* const> columns;  // a static list per table
         std::uint64_t mask = 0;
+        std::uint64_t shared = 0;  // bit k: columns[k]'s cell is Shared
         std::vector<Cell> cells;
     };
     void insert_now(const Row& row, std::int64_t id, std::int64_t case_id);  // writer thread
@@ -300,11 +304,15 @@ private:
         std::unique_ptr<sql::Stmt> stmt;
         bool own_case = false;  // the table's columns include case_id
     };
-    std::map<std::pair<const char* const*, std::uint64_t>, Insert> inserts_;  // by columns and mask
+    std::map<std::tuple<const char* const*, std::uint64_t, std::uint64_t>, Insert> inserts_;  // by columns and masks
     std::unique_ptr<sql::Stmt> ins_header_;
     RecentIds header_ids_{256};  // header_lists' ids by text
     std::unique_ptr<sql::Stmt> ins_field_;
     RecentIds field_ids_{4096};  // header_fields' ids by "length:name" value
+    std::int64_t body_id(const std::string& data);  // writer thread
+    std::unique_ptr<sql::Stmt> ins_body_;
+    static constexpr std::size_t kSharedBody = 256, kBodyKeptBytes = 1 << 20;
+    RecentIds body_ids_{256, kBodyKeptBytes};  // bodies' ids by their bytes
 
     // Between them.
     mutable std::mutex mu_;

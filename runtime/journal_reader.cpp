@@ -382,11 +382,16 @@ const std::vector<HttpRow>& JournalReader::http() {
         auto it = lists.find(s.integer(col));
         return it == lists.end() ? LazyHeaders() : it->second;
     };
+    // Schema 3: a body of 256 bytes or more is in `bodies`.
+    bool shared_bodies = v2 && has_column("http_exchanges", "resp_body_id");
+    auto body = [&](const std::string& c) {
+        return shared_bodies ? "coalesce(" + c + ", (SELECT b.data FROM bodies b WHERE b.id = " + c + "_id))" : c;
+    };
     auto s = db_->prepare(std::string(
                               "SELECT id, case_id, connection_id, service, seq, started_us, ended_us, method, target, "
                               "path, version, query, ") +
-                          (v2 ? "req_headers_id" : "req_headers") + ", req_body, status, reason, " +
-                          (v2 ? "resp_headers_id" : "resp_headers") + ", resp_body, error FROM " +
+                          (v2 ? "req_headers_id" : "req_headers") + ", " + body("req_body") + ", status, reason, " +
+                          (v2 ? "resp_headers_id" : "resp_headers") + ", " + body("resp_body") + ", error FROM " +
                           (v2 ? "http_exchanges" : "http") + " ORDER BY id");
     while (s.step()) {
         HttpRow h;

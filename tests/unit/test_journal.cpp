@@ -212,6 +212,56 @@ TEST_CASE("a new header list stores only the fields not stored before", "[unit][
     }
 }
 
+TEST_CASE("a body of 256 bytes or more is stored once while the writer remembers it", "[unit][journal]") {
+    TempDir dir;
+    auto file = dir.path / "journal.db";
+    std::string same(1000, 'c'), big((1 << 20) + 10, 'b');
+    auto unique = [](int i) { return std::string(300, 'u') + std::to_string(i); };
+    {
+        Journal j(file);
+        j.begin_case("main", "python3 x.py");
+        auto conn = j.open_connection({"api", "tcp", "server", "127.0.0.1:3000", "127.0.0.1:5555"});
+        auto ex = [&](int seq, std::string req_body, std::string resp_body) {
+            HttpExchange x;
+            x.service = "api", x.connection_id = conn, x.seq = seq, x.method = "POST", x.target = x.path = "/cars";
+            x.req_headers = R"([["Host","h"]])", x.resp_headers = R"([["X","1"]])", x.status = 200;
+            x.req_body = std::move(req_body), x.resp_body = std::move(resp_body);
+            j.http(std::move(x));
+        };
+        for (int i = 0; i < 300; ++i) ex(i + 1, "{\"n\": " + std::to_string(i) + "}", same);  // GET /cars again and again
+        for (int i = 300; i < 600; ++i) ex(i + 1, unique(i), same);
+        ex(601, "", big);  // over the cap: cut, and flagged
+        // The same through the JSON form of a row (the http client's).
+        j.http(json{{"service", "api"}, {"connection_id", conn}, {"seq", 602}, {"method", "PUT"}, {"target", "/"},
+                    {"path", "/"}, {"req_body", same}, {"status", 204}});
+        j.finish("finished");
+    }
+    JournalReader r(file);
+    // `same` once, the 300 unique ones, the big one; the small bodies in their rows.
+    CHECK(count(r.db(), "SELECT count(*) FROM bodies") == 302);
+    CHECK(count(r.db(), "SELECT count(*) FROM http_exchanges WHERE req_body IS NOT NULL AND req_body_id IS NULL") == 301);
+    CHECK(count(r.db(), "SELECT count(*) FROM http_exchanges WHERE resp_body_id = (SELECT resp_body_id FROM "
+                        "http_exchanges WHERE seq = 1)") == 600);
+    REQUIRE(r.http().size() == 602);
+    for (int i : {0, 299, 300, 599}) {
+        const auto& h = r.http()[static_cast<std::size_t>(i)];
+        CHECK(h.resp_body == same);
+        CHECK(h.req_body == (i < 300 ? "{\"n\": " + std::to_string(i) + "}" : unique(i)));
+    }
+    CHECK(r.http()[600].resp_body.size() == (1u << 20));
+    CHECK(r.http()[600].req_body.empty());
+    CHECK(r.http()[601].req_body == same);
+    // The view reads as a table with the bodies in it.
+    auto v = r.db().prepare("SELECT length(resp_body), length(req_body), resp_body_truncated FROM http WHERE seq = ?");
+    v.bind(1, 601);
+    REQUIRE(v.step());
+    CHECK(v.integer(0) == (1 << 20));
+    CHECK(v.integer(1) == 0);
+    CHECK(v.integer(2) == 1);
+    CHECK(count(r.db(), "SELECT count(*) FROM http WHERE length(resp_body) = 1000 AND CAST(substr(resp_body, 1, 3) AS TEXT) = 'ccc'") ==
+          600);
+}
+
 TEST_CASE("a journal of schema 2 (whole header lists) still reads", "[unit][journal]") {
     TempDir dir;
     auto file = dir.path / "journal.db";
@@ -270,7 +320,9 @@ TEST_CASE("a replica's journal merges with its header lists", "[unit][journal]")
     {
         Journal r(replica_file, origin);
         auto conn = r.open_connection({"api", "tcp", "server", "127.0.0.1:3001", "127.0.0.1:5555"});
-        r.http(exchange(conn, 1, list("replica req"), list("replica resp")));
+        auto body = exchange(conn, 1, list("replica req"), list("replica resp"));
+        body["resp_body"] = std::string(400, 'r');
+        r.http(body);
         r.http(exchange(conn, 2, list("replica req"), list("replica resp 2")));
         r.finish("finished");
     }
@@ -278,7 +330,9 @@ TEST_CASE("a replica's journal merges with its header lists", "[unit][journal]")
         Journal j(main_file, origin);
         j.begin_case("main", "python3 x.py");
         auto conn = j.open_connection({"api", "tcp", "server", "127.0.0.1:3000", "127.0.0.1:5556"});
-        j.http(exchange(conn, 1, list("main req"), list("main resp")));
+        auto body = exchange(conn, 1, list("main req"), list("main resp"));
+        body["resp_body"] = std::string(400, 'm');
+        j.http(body);
         j.merge_replica(replica_file, 1);
         j.http(exchange(conn, 2, list("main req"), list("main resp")));
         j.finish("finished");
@@ -291,6 +345,12 @@ TEST_CASE("a replica's journal merges with its header lists", "[unit][journal]")
     std::sort(got.begin(), got.end());
     CHECK(got == std::vector<std::string>{"1 main req / main resp", "1 main req / main resp", "2 replica req / replica resp",
                                           "2 replica req / replica resp 2"});
+    std::vector<std::string> bodies;
+    for (const auto& h : r.http()) bodies.push_back(h.resp_body.substr(0, 1) + std::to_string(h.resp_body.size()));
+    std::sort(bodies.begin(), bodies.end());
+    CHECK(bodies == std::vector<std::string>{"0", "0", "m400", "r400"});
+    CHECK(count(r.db(), "SELECT count(*) FROM http WHERE resp_body = zeroblob(0) OR resp_body IS NULL") == 2);
+    CHECK(count(r.db(), "SELECT count(*) FROM http WHERE CAST(substr(resp_body, 1, 1) AS TEXT) = 'r' AND length(resp_body) = 400") == 1);
     // The view joins the shifted ids too.
     CHECK(count(r.db(), "SELECT count(*) FROM http WHERE json_extract(resp_headers, '$[0][1]') = 'replica resp 2' "
                         "AND json_extract(req_headers, '$[0][1]') = 'replica req'") == 1);
