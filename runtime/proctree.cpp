@@ -120,9 +120,10 @@ void sweep_orphaned_groups(const std::string& parent) {
 }
 }  // namespace
 
-std::unique_ptr<Cgroup> Cgroup::create(const std::string& name, int pids_max) {
-    if (const char* off = std::getenv("WIRELAB_NO_CGROUP"); off && *off && std::string(off) != "0")
-        return nullptr;
+namespace {
+/// Where a group of ours can be made: none with WIRELAB_NO_CGROUP set.
+std::vector<std::string> group_parents() {
+    if (const char* off = std::getenv("WIRELAB_NO_CGROUP"); off && *off && std::string(off) != "0") return {};
     std::vector<std::string> parents;
     // cgroup v1: a pids hierarchy of its own.
     if (::access("/sys/fs/cgroup/pids/cgroup.procs", W_OK) == 0)
@@ -133,7 +134,34 @@ std::unique_ptr<Cgroup> Cgroup::create(const std::string& name, int pids_max) {
         std::string p = root + own_cgroup("");
         if (read_small(p + "/cgroup.subtree_control").find("pids") != std::string::npos) parents.push_back(p);
     }
-    for (const auto& parent : parents) {
+    return parents;
+}
+}  // namespace
+
+std::jthread Cgroup::warm_up() {
+    auto parents = group_parents();
+    if (parents.empty()) return {};
+    return std::jthread([parent = parents.front()] {
+        // Case 0: no case has it, and a wirelab killed meanwhile leaves a
+        // group the next one sweeps away (wirelab-<pid>-<case>).
+        std::string path = parent + "/wirelab-" + std::to_string(::getpid()) + "-0";
+        if (::mkdir(path.c_str(), 0755) != 0 && errno != EEXIST) return;
+        int fd = ::open((path + "/cgroup.procs").c_str(), O_WRONLY | O_CLOEXEC);
+        if (fd >= 0) {
+            pid_t pid = ::fork();
+            if (pid == 0) {
+                (void)!::write(fd, "0", 1);
+                ::_exit(0);
+            }
+            ::close(fd);
+            if (pid > 0) ::waitpid(pid, nullptr, 0);
+        }
+        ::rmdir(path.c_str());
+    });
+}
+
+std::unique_ptr<Cgroup> Cgroup::create(const std::string& name, int pids_max) {
+    for (const auto& parent : group_parents()) {
         sweep_orphaned_groups(parent);
         std::string path = parent + "/" + name;
         if (::mkdir(path.c_str(), 0755) != 0 && errno != EEXIST) continue;

@@ -14,6 +14,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "runtime/common.hpp"
@@ -42,6 +43,13 @@ struct ProcRecord {
 class Cgroup {
 public:
     static std::unique_ptr<Cgroup> create(const std::string& name, int pids_max);
+    /// Moves a short-lived child into a scratch group, on a thread of its
+    /// own, and returns that thread (join it; not joinable where no group
+    /// can be made). With cgroup v1 the first move into a group in a while
+    /// waits for the kernel's RCU grace period (~20 ms here) and the moves
+    /// just after it do not: started as a Session is made, the wait runs
+    /// while the services start instead of before the learner's program.
+    static std::jthread warm_up();
     ~Cgroup();  // kills what is left inside and removes the group
     /// A descriptor on cgroup.procs that a child writes its own pid to
     /// before exec (the descriptor is not inherited past exec).

@@ -51,6 +51,8 @@ Session::Session(const Lab& lab, const ServiceKinds& kinds, SessionOptions optio
                  const DriverKinds& drivers)
     : lab_(lab), opt_(std::move(options)), tick_timer_(io_) {
     ::signal(SIGPIPE, SIG_IGN);
+    // A replica runs no program of its own.
+    if (opt_.replica_of.empty()) cgroup_warm_ = Cgroup::warm_up();
     run_dir_ = opt_.run_dir.empty() ? fs::path(".wirelab") / "runs" / (lab_.id + "-" + timestamp())
                                     : opt_.run_dir;
     std::error_code ec;

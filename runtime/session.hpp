@@ -9,6 +9,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "runtime/common.hpp"
@@ -106,6 +107,7 @@ private:
     Lab lab_;
     SessionOptions opt_;
     std::filesystem::path run_dir_;
+    std::jthread cgroup_warm_;  // Cgroup::warm_up(), joined when the Session ends
     std::unique_ptr<Journal> journal_;
     std::unique_ptr<tls::Authority> tls_;  // the run's CA, made when a service listens with TLS
     std::vector<std::pair<ServiceEntry, std::unique_ptr<Service>>> services_;

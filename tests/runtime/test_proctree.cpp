@@ -112,3 +112,37 @@ TEST_CASE("a helper handed to wirelab as the program exits is not an orphan, wha
         INFO("helper pid " << helper << " < program pid " << root);
     for (int fd : {go[0], go[1], back[0], back[1]}) ::close(fd);
 }
+
+TEST_CASE("the cgroup warm-up moves a child into a scratch group and leaves nothing behind") {
+    // Where a group can be made: the warm-up's group is there while it runs
+    // and gone once it is joined; the case groups made next still work.
+    auto probe = Cgroup::create("wirelab-" + std::to_string(::getpid()) + "-99", 64);
+    if (!probe) {
+        WARN("no pids cgroup can be made here: the warm-up has nothing to do");
+        CHECK_FALSE(Cgroup::warm_up().joinable());
+        return;
+    }
+    std::string parent = probe->path().substr(0, probe->path().rfind('/'));
+    probe.reset();
+    std::string scratch = parent + "/wirelab-" + std::to_string(::getpid()) + "-0";
+    for (int i = 0; i < 3; ++i) {
+        auto t = Cgroup::warm_up();
+        REQUIRE(t.joinable());
+        t.join();
+        CHECK(::access(scratch.c_str(), F_OK) != 0);
+        auto g = Cgroup::create("wirelab-" + std::to_string(::getpid()) + "-" + std::to_string(i + 1), 64);
+        REQUIRE(g);
+        pid_t pid = ::fork();
+        if (pid == 0) {
+            (void)!::write(g->procs_fd(), "0", 1);
+            ::_exit(0);
+        }
+        int status = 0;
+        REQUIRE(::waitpid(pid, &status, 0) == pid);
+        CHECK(WIFEXITED(status));
+    }
+    // Switched off, it does nothing.
+    ::setenv("WIRELAB_NO_CGROUP", "1", 1);
+    CHECK_FALSE(Cgroup::warm_up().joinable());
+    ::unsetenv("WIRELAB_NO_CGROUP");
+}
