@@ -31,6 +31,26 @@ namespace {
 // would store each twice. A body of 256 bytes or more is stored in
 // `bodies`, once while the writer remembers it (GET /cars answers the same
 // 12 KB every time), and the row holds its id in <column>_id.
+// The view's and the trigger's SQL for one header list column and one body
+// column (each written once for the request's and the response's).
+//
+// The list's JSON text, rebuilt from its fields in their order.
+#define LIST_JSON(c)                                                                                         \
+    "CASE WHEN e." c "_id IS NOT NULL THEN (SELECT json_group_array(json(p)) FROM (\n"                        \
+    "    SELECT json_array(f.name, f.value) AS p FROM header_lists l, json_each(l.fields) j, header_fields f\n" \
+    "    WHERE l.id = e." c "_id AND f.id = j.value ORDER BY j.key)) END"
+// The body, in its row or in `bodies`.
+#define BODY(c) "coalesce(e." c ", (SELECT b.data FROM bodies b WHERE b.id = e." c "_id))"
+// NEW.<c>'s fields stored as new ones, in order, and a new list of their ids
+// (the last json_array_length fields stored).
+#define STORE_LIST(c)                                                                                         \
+    "  INSERT INTO header_fields(name, value)\n"                                                               \
+    "    SELECT coalesce(json_extract(j.value, '$[0]'), ''), coalesce(json_extract(j.value, '$[1]'), '')\n"    \
+    "    FROM json_each(NEW." c ") j ORDER BY j.key;\n"                                                        \
+    "  INSERT INTO header_lists(fields) SELECT x FROM (SELECT '[' || coalesce(group_concat(id, ','), '') || ']' AS x\n" \
+    "    FROM (SELECT id FROM header_fields\n"                                                                  \
+    "          WHERE id > (SELECT max(id) FROM header_fields) - json_array_length(NEW." c ") ORDER BY id))\n"  \
+    "    WHERE NEW." c " IS NOT NULL;\n"
 const char* kSchema = R"sql(
 BEGIN;
 CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT);
@@ -72,33 +92,16 @@ CREATE VIEW http AS SELECT
   e.id AS id, e.case_id AS case_id, e.service AS service, e.connection_id AS connection_id, e.seq AS seq,
   e.started_us AS started_us, e.ended_us AS ended_us, e.method AS method, e.target AS target, e.path AS path,
   e.query AS query, e.version AS version,
-  CASE WHEN e.req_headers_id IS NOT NULL THEN (SELECT json_group_array(json(p)) FROM (
-    SELECT json_array(f.name, f.value) AS p FROM header_lists l, json_each(l.fields) j, header_fields f
-    WHERE l.id = e.req_headers_id AND f.id = j.value ORDER BY j.key)) END AS req_headers,
-  coalesce(e.req_body, (SELECT b.data FROM bodies b WHERE b.id = e.req_body_id)) AS req_body,
+  )sql" LIST_JSON("req_headers") R"sql( AS req_headers,
+  )sql" BODY("req_body") R"sql( AS req_body,
   e.req_body_truncated AS req_body_truncated, e.status AS status, e.reason AS reason,
-  CASE WHEN e.resp_headers_id IS NOT NULL THEN (SELECT json_group_array(json(p)) FROM (
-    SELECT json_array(f.name, f.value) AS p FROM header_lists l, json_each(l.fields) j, header_fields f
-    WHERE l.id = e.resp_headers_id AND f.id = j.value ORDER BY j.key)) END AS resp_headers,
-  coalesce(e.resp_body, (SELECT b.data FROM bodies b WHERE b.id = e.resp_body_id)) AS resp_body,
+  )sql" LIST_JSON("resp_headers") R"sql( AS resp_headers,
+  )sql" BODY("resp_body") R"sql( AS resp_body,
   e.resp_body_truncated AS resp_body_truncated, e.error AS error
   FROM http_exchanges e;
 CREATE TRIGGER http_insert INSTEAD OF INSERT ON http BEGIN
-  INSERT INTO header_fields(name, value)
-    SELECT coalesce(json_extract(j.value, '$[0]'), ''), coalesce(json_extract(j.value, '$[1]'), '')
-    FROM json_each(NEW.req_headers) j ORDER BY j.key;
-  INSERT INTO header_lists(fields) SELECT x FROM (SELECT '[' || coalesce(group_concat(id, ','), '') || ']' AS x
-    FROM (SELECT id FROM header_fields
-          WHERE id > (SELECT max(id) FROM header_fields) - json_array_length(NEW.req_headers) ORDER BY id))
-    WHERE NEW.req_headers IS NOT NULL;
-  INSERT INTO header_fields(name, value)
-    SELECT coalesce(json_extract(j.value, '$[0]'), ''), coalesce(json_extract(j.value, '$[1]'), '')
-    FROM json_each(NEW.resp_headers) j ORDER BY j.key;
-  INSERT INTO header_lists(fields) SELECT x FROM (SELECT '[' || coalesce(group_concat(id, ','), '') || ']' AS x
-    FROM (SELECT id FROM header_fields
-          WHERE id > (SELECT max(id) FROM header_fields) - json_array_length(NEW.resp_headers) ORDER BY id))
-    WHERE NEW.resp_headers IS NOT NULL;
-  INSERT INTO http_exchanges(id, case_id, service, connection_id, seq, started_us, ended_us, method, target,
+)sql" STORE_LIST("req_headers") STORE_LIST("resp_headers")
+R"sql(  INSERT INTO http_exchanges(id, case_id, service, connection_id, seq, started_us, ended_us, method, target,
     path, query, version, req_headers_id, req_body, req_body_truncated, status, reason, resp_headers_id,
     resp_body, resp_body_truncated, error)
   VALUES (NEW.id, NEW.case_id, NEW.service, NEW.connection_id, NEW.seq, NEW.started_us, NEW.ended_us,
@@ -139,6 +142,9 @@ CREATE TABLE events(
   connection_id INTEGER, kind TEXT NOT NULL, detail TEXT);
 COMMIT;
 )sql";
+#undef LIST_JSON
+#undef BODY
+#undef STORE_LIST
 
 // Made at the end of each case and of the run (Journal::index_now), not
 // kept up while traffic flows: with 50 connections each commit rewrote a
@@ -738,14 +744,11 @@ std::int64_t Journal::insert(const char* table, std::span<const char* const> col
             c.kind = blob ? Cell::Blob : Cell::Text;
             c.s = std::move(it->get_ref<std::string&>());
             if (blob && c.s.size() > body_cap_) c.s.resize(body_cap_);
-            if (blob && std::string_view(table) == "http_exchanges" && c.s.size() >= kSharedBody) {
-                c.kind = Cell::Shared;
-                row.shared |= std::uint64_t{1} << k;
-            }
         } else {
             c.kind = Cell::Text, c.s = it->dump(-1, ' ', false, json::error_handler_t::replace);
         }
         if (interned(name) && c.kind == Cell::Text) c.kind = Cell::Interned;
+        if (std::string_view(table) == "http_exchanges") store_apart(row, c, k);
         bytes += c.s.size();
         row.cells.push_back(std::move(c));
     }
@@ -767,11 +770,12 @@ void Journal::http(HttpExchange x) {
     std::size_t bytes = 0;
     // Cells in kHttpColumns' order.
     auto add = [&](Cell::Kind kind, std::int64_t i, std::string s = {}) {
-        if (kind == Cell::Shared) row.shared |= std::uint64_t{1} << row.cells.size();
         row.mask |= std::uint64_t{1} << row.cells.size();
-        if ((kind == Cell::Blob || kind == Cell::Shared) && s.size() > body_cap_) s.resize(body_cap_);
+        if (kind == Cell::Blob && s.size() > body_cap_) s.resize(body_cap_);
         bytes += s.size();
-        row.cells.push_back(Cell{kind, i, std::move(s)});
+        Cell c{kind, i, std::move(s)};
+        store_apart(row, c, row.cells.size());
+        row.cells.push_back(std::move(c));
     };
     bool req_cut = x.req_body.size() > body_cap_, resp_cut = x.resp_body.size() > body_cap_;
     add(Cell::Text, 0, std::move(x.service));
@@ -785,25 +789,27 @@ void Journal::http(HttpExchange x) {
     add(Cell::Text, 0, std::move(x.query));
     add(Cell::Text, 0, std::move(x.version));
     add(Cell::Interned, 0, std::move(x.req_headers));
-    // (the kind chosen before the body is moved into add's argument)
-    auto req_kind = x.req_body.size() >= kSharedBody ? Cell::Shared : Cell::Blob;
-    auto resp_kind = x.resp_body.size() >= kSharedBody ? Cell::Shared : Cell::Blob;
-    add(req_kind, 0, std::move(x.req_body));
+    add(Cell::Blob, 0, std::move(x.req_body));
     add(Cell::Int, req_cut);
     add(Cell::Int, x.status);
     add(Cell::Text, 0, std::move(x.reason));
     add(Cell::Interned, 0, std::move(x.resp_headers));
-    add(resp_kind, 0, std::move(x.resp_body));
+    add(Cell::Blob, 0, std::move(x.resp_body));
     add(Cell::Int, resp_cut);
     if (!x.error.empty()) add(Cell::Text, 0, std::move(x.error));
     auto id = queue_row(std::move(row), bytes);
     if (row_hook_) row_hook_("http", id, json());
 }
 
+void Journal::store_apart(Row& row, Cell& c, std::size_t k) {
+    if (c.kind == Cell::Blob && c.s.size() >= kSharedBody) c.kind = Cell::Shared;
+    if (c.kind == Cell::Interned || c.kind == Cell::Shared) row.ids |= std::uint64_t{1} << k;
+}
+
 void Journal::insert_now(const Row& row, std::int64_t id, std::int64_t case_id) {
     // One prepared statement per table and set of columns, kept: most rows
     // of a table name the same columns.
-    auto& cached = inserts_[{row.columns.data(), row.mask, row.shared}];
+    auto& cached = inserts_[{row.columns.data(), row.mask, row.ids}];
     if (!cached.stmt) {
         // A row names its own case_id when it outlives the case it began in.
         std::string cols, qs;
@@ -811,7 +817,7 @@ void Journal::insert_now(const Row& row, std::int64_t id, std::int64_t case_id) 
             if (std::string_view(row.columns[k]) == "case_id") cached.own_case = true;
             if (!(row.mask & (std::uint64_t{1} << k))) continue;
             cols += ",", cols += row.columns[k], qs += ",?";
-            if (interned(row.columns[k]) || (row.shared & (std::uint64_t{1} << k))) cols += "_id";
+            if (row.ids & (std::uint64_t{1} << k)) cols += "_id";
         }
         cached.stmt = std::make_unique<sql::Stmt>(
             *db_, std::string("INSERT INTO ") + row.table + "(id" + (cached.own_case ? "" : ",case_id") + cols +

@@ -261,9 +261,13 @@ private:
         const char* table = nullptr;
         std::span<const char* const> columns;  // a static list per table
         std::uint64_t mask = 0;
-        std::uint64_t shared = 0;  // bit k: columns[k]'s cell is Shared
+        std::uint64_t ids = 0;  // bit k: columns[k]'s cell is stored apart, the row binding its id in <column>_id
         std::vector<Cell> cells;
     };
+    /// Marks `c` (columns[k] of `row`) Interned or Shared where it is stored
+    /// in a table of its own: a header list always, a body of kSharedBody
+    /// bytes or more.
+    static void store_apart(Row& row, Cell& c, std::size_t k);
     void insert_now(const Row& row, std::int64_t id, std::int64_t case_id);  // writer thread
     std::int64_t header_list_id(const std::string& text);                    // writer thread
     std::int64_t header_field_id(const std::string& name, const std::string& value);  // writer thread
@@ -304,7 +308,7 @@ private:
         std::unique_ptr<sql::Stmt> stmt;
         bool own_case = false;  // the table's columns include case_id
     };
-    std::map<std::tuple<const char* const*, std::uint64_t, std::uint64_t>, Insert> inserts_;  // by columns and masks
+    std::map<std::tuple<const char* const*, std::uint64_t, std::uint64_t>, Insert> inserts_;  // by columns, mask, ids
     std::unique_ptr<sql::Stmt> ins_header_;
     RecentIds header_ids_{256};  // header_lists' ids by text
     std::unique_ptr<sql::Stmt> ins_field_;
