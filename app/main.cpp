@@ -480,6 +480,7 @@ int cmd_check(const CheckArgs& a) {
     opt.ephemeral = a.ephemeral;
     opt.run_dir = a.run_dir;
     opt.learner = room_run ? std::string() : a.variant.learner;
+    opt.programs = true;
     Session session(lab, service_kinds(), opt, clients::driver_kinds());
     session.start();
     Progress progress(a.format == "text" && a.out.empty() && ::isatty(2) && ::isatty(1));

@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -138,26 +139,63 @@ std::vector<std::string> group_parents() {
 }
 }  // namespace
 
-std::jthread Cgroup::warm_up() {
+std::unique_ptr<CgroupWarmer> CgroupWarmer::start() {
     auto parents = group_parents();
-    if (parents.empty()) return {};
-    return std::jthread([parent = parents.front()] {
-        // Case 0: no case has it, and a wirelab killed meanwhile leaves a
-        // group the next one sweeps away (wirelab-<pid>-<case>).
-        std::string path = parent + "/wirelab-" + std::to_string(::getpid()) + "-0";
-        if (::mkdir(path.c_str(), 0755) != 0 && errno != EEXIST) return;
-        int fd = ::open((path + "/cgroup.procs").c_str(), O_WRONLY | O_CLOEXEC);
-        if (fd >= 0) {
-            pid_t pid = ::fork();
-            if (pid == 0) {
-                (void)!::write(fd, "0", 1);
-                ::_exit(0);
-            }
-            ::close(fd);
-            if (pid > 0) ::waitpid(pid, nullptr, 0);
-        }
+    if (parents.empty()) return nullptr;
+    // Case 0: no case has it, and a wirelab killed meanwhile leaves a group
+    // the next one sweeps away (wirelab-<pid>-<case>).
+    std::string path = parents.front() + "/wirelab-" + std::to_string(::getpid()) + "-0";
+    if (::mkdir(path.c_str(), 0755) != 0 && errno != EEXIST) return nullptr;
+    int procs = ::open((path + "/cgroup.procs").c_str(), O_WRONLY | O_CLOEXEC);
+    int keep[2];
+    if (procs < 0 || ::pipe2(keep, O_CLOEXEC) != 0) {
+        if (procs >= 0) ::close(procs);
         ::rmdir(path.c_str());
-    });
+        return nullptr;
+    }
+    pid_t pid = ::fork();
+    if (pid == 0) {
+        // Only async-signal-safe calls from here: the parent has threads.
+        ::close(keep[1]);
+        auto now_ms = [] {
+            timespec t{};
+            ::clock_gettime(CLOCK_MONOTONIC, &t);
+            return static_cast<long long>(t.tv_sec) * 1000 + t.tv_nsec / 1'000'000;
+        };
+        long long until = now_ms() + kLinger_ms;
+        for (;;) {
+            (void)!::write(procs, "0", 1);
+            pollfd p{keep[0], POLLIN, 0};
+            if (::poll(&p, 1, kPeriod_ms) > 0) {
+                char buf[64];
+                if (::read(keep[0], buf, sizeof buf) <= 0) ::_exit(0);  // closed: wirelab is done or gone
+                until = now_ms() + kLinger_ms;
+            }
+            if (now_ms() >= until) ::_exit(0);
+        }
+    }
+    ::close(procs);
+    ::close(keep[0]);
+    if (pid < 0) {
+        ::close(keep[1]);
+        ::rmdir(path.c_str());
+        return nullptr;
+    }
+    auto w = std::unique_ptr<CgroupWarmer>(new CgroupWarmer);
+    w->pid_ = pid;
+    w->keep_fd_ = keep[1];
+    w->path_ = std::move(path);
+    return w;
+}
+
+void CgroupWarmer::keep() {
+    if (keep_fd_ >= 0) (void)!::write(keep_fd_, "k", 1);  // a child gone already: EPIPE, ignored
+}
+
+CgroupWarmer::~CgroupWarmer() {
+    ::close(keep_fd_);
+    ::waitpid(pid_, nullptr, 0);
+    ::rmdir(path_.c_str());
 }
 
 std::unique_ptr<Cgroup> Cgroup::create(const std::string& name, int pids_max) {

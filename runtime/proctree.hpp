@@ -14,7 +14,6 @@
 #include <optional>
 #include <set>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "runtime/common.hpp"
@@ -43,13 +42,6 @@ struct ProcRecord {
 class Cgroup {
 public:
     static std::unique_ptr<Cgroup> create(const std::string& name, int pids_max);
-    /// Moves a short-lived child into a scratch group, on a thread of its
-    /// own, and returns that thread (join it; not joinable where no group
-    /// can be made). With cgroup v1 the first move into a group in a while
-    /// waits for the kernel's RCU grace period (~20 ms here) and the moves
-    /// just after it do not: started as a Session is made, the wait runs
-    /// while the services start instead of before the learner's program.
-    static std::jthread warm_up();
     ~Cgroup();  // kills what is left inside and removes the group
     /// A descriptor on cgroup.procs that a child writes its own pid to
     /// before exec (the descriptor is not inherited past exec).
@@ -63,6 +55,33 @@ public:
 private:
     std::string path_;
     int procs_fd_ = -1;
+};
+
+/// Keeps moves into a pids cgroup fast while a Session runs programs. With
+/// cgroup v1 a move takes the kernel's threadgroup lock for writing, and
+/// the first one in a while waits for an RCU grace period first (5-20 ms
+/// here); a move within ~15 ms of the last one does not. A child of ours
+/// moves itself into a scratch group (wirelab-<pid>-0) and writes itself
+/// there again every few milliseconds, so the learner's program moves into
+/// its own group in microseconds. It stops kLinger after the last keep(),
+/// when wirelab is gone, or when the warmer is destroyed (which reaps it
+/// and removes the group).
+class CgroupWarmer {
+public:
+    /// Null where no group can be made (or WIRELAB_NO_CGROUP is set).
+    static std::unique_ptr<CgroupWarmer> start();
+    /// A case starts or ended: stay warm for kLinger from now.
+    void keep();
+    ~CgroupWarmer();
+    int pid() const { return pid_; }
+    const std::string& path() const { return path_; }
+    static constexpr int kLinger_ms = 5000, kPeriod_ms = 5;
+
+private:
+    CgroupWarmer() = default;
+    int pid_ = -1;
+    int keep_fd_ = -1;  // the child's pipe: a byte is a keep(), its closing the end
+    std::string path_;
 };
 
 class ProcessTree {

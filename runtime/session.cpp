@@ -51,8 +51,9 @@ Session::Session(const Lab& lab, const ServiceKinds& kinds, SessionOptions optio
                  const DriverKinds& drivers)
     : lab_(lab), opt_(std::move(options)), tick_timer_(io_) {
     ::signal(SIGPIPE, SIG_IGN);
-    // A replica runs no program of its own.
-    if (opt_.replica_of.empty()) cgroup_warm_ = Cgroup::warm_up();
+    // First, so that the kernel's wait runs while the services start (and
+    // the child holds none of their sockets).
+    if (opt_.programs && opt_.replica_of.empty()) warmer_ = CgroupWarmer::start();
     run_dir_ = opt_.run_dir.empty() ? fs::path(".wirelab") / "runs" / (lab_.id + "-" + timestamp())
                                     : opt_.run_dir;
     std::error_code ec;
@@ -299,6 +300,7 @@ CaseOutcome Session::run_case(const CaseSpec& c, const std::vector<std::string>&
     std::vector<std::string> argv;
     for (const auto& a : argv_in) argv.push_back(expand_vars(a, vars));
 
+    if (warmer_) warmer_->keep();
     auto case_id = journal_->begin_case(c.name, shell_quote(argv));
     // Each service's profile for this case, seeded from the Session's seed,
     // the case and the service, so a run replays exactly.
@@ -357,6 +359,7 @@ CaseOutcome Session::run_case(const CaseSpec& c, const std::vector<std::string>&
     end_services(c);
     journal_->end_case(case_id, result);
     flush();
+    if (warmer_) warmer_->keep();  // the next case's move is fast too
     return result;
 }
 
@@ -492,6 +495,7 @@ CaseOutcome Session::run_server_case(const CaseSpec& c, ProcessSpec ps, std::int
     end_services(c);
     journal_->end_case(case_id, result);
     flush();
+    if (warmer_) warmer_->keep();  // the next case's move is fast too
     return result;
 }
 
@@ -513,6 +517,7 @@ void Session::serve(const std::function<void()>& ready) {
 void Session::stop() {
     if (stopped_) return;
     stopped_ = true;
+    warmer_.reset();
     for (auto& [e, s] : services_) s->stop();
     for (auto& [e, d] : drivers_) d->stop();
     tick_timer_.cancel();

@@ -43,6 +43,9 @@ struct SessionOptions {
     /// Ports chosen per service, over the lab's and --ephemeral (a hosted
     /// classroom session restarted on the ports its learner already uses).
     std::map<std::string, unsigned short> ports;
+    /// The Session will run the learner's program (run_case): the moves
+    /// into its cgroup are kept fast from the start (CgroupWarmer).
+    bool programs = false;
 };
 
 /// A started service as the learner sees it.
@@ -107,7 +110,7 @@ private:
     Lab lab_;
     SessionOptions opt_;
     std::filesystem::path run_dir_;
-    std::jthread cgroup_warm_;  // Cgroup::warm_up(), joined when the Session ends
+    std::unique_ptr<CgroupWarmer> warmer_;  // while programs run (SessionOptions::programs)
     std::unique_ptr<Journal> journal_;
     std::unique_ptr<tls::Authority> tls_;  // the run's CA, made when a service listens with TLS
     std::vector<std::pair<ServiceEntry, std::unique_ptr<Service>>> services_;
@@ -117,7 +120,7 @@ private:
     bool interrupted_ = false;
     bool stopped_ = false;
     bool journal_failed_ = false;
-    bool hidden_said_ = false;  // the journal's meta says whether the evidence is hidden  // the program was stopped because the journal failed
+    bool hidden_said_ = false;  // the journal's meta says whether the evidence is hidden
     std::uint64_t seed_ = 0;
     std::vector<std::pair<ClientEntry, std::unique_ptr<Driver>>> drivers_;
     ServerAddress server_addr_;

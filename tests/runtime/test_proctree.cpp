@@ -113,36 +113,55 @@ TEST_CASE("a helper handed to wirelab as the program exits is not an orphan, wha
     for (int fd : {go[0], go[1], back[0], back[1]}) ::close(fd);
 }
 
-TEST_CASE("the cgroup warm-up moves a child into a scratch group and leaves nothing behind") {
-    // Where a group can be made: the warm-up's group is there while it runs
-    // and gone once it is joined; the case groups made next still work.
+namespace {
+bool in_group(const std::string& group, int pid) {
+    std::ifstream in(group + "/cgroup.procs");
+    for (int p; in >> p;)
+        if (p == pid) return true;
+    return false;
+}
+}  // namespace
+
+TEST_CASE("the cgroup warmer stays in its scratch group until told to stop and leaves nothing behind") {
     auto probe = Cgroup::create("wirelab-" + std::to_string(::getpid()) + "-99", 64);
     if (!probe) {
-        WARN("no pids cgroup can be made here: the warm-up has nothing to do");
-        CHECK_FALSE(Cgroup::warm_up().joinable());
+        WARN("no pids cgroup can be made here: the warmer has nothing to do");
+        CHECK(CgroupWarmer::start() == nullptr);
         return;
     }
     std::string parent = probe->path().substr(0, probe->path().rfind('/'));
     probe.reset();
     std::string scratch = parent + "/wirelab-" + std::to_string(::getpid()) + "-0";
-    for (int i = 0; i < 3; ++i) {
-        auto t = Cgroup::warm_up();
-        REQUIRE(t.joinable());
-        t.join();
-        CHECK(::access(scratch.c_str(), F_OK) != 0);
+    for (int i = 0; i < 2; ++i) {
+        auto w = CgroupWarmer::start();
+        REQUIRE(w);
+        CHECK(w->path() == scratch);
+        int pid = w->pid();
+        // It moves itself in as its first act.
+        for (int tries = 0; tries < 2000 && !in_group(scratch, pid); ++tries) ::usleep(1000);
+        CHECK(in_group(scratch, pid));
+        w->keep();
+        // Still there after a few of its periods: it waits for keep()s.
+        ::usleep(4 * CgroupWarmer::kPeriod_ms * 1000);
+        CHECK(::kill(pid, 0) == 0);
+        CHECK(in_group(scratch, pid));
+        // The case groups made meanwhile work as before.
         auto g = Cgroup::create("wirelab-" + std::to_string(::getpid()) + "-" + std::to_string(i + 1), 64);
         REQUIRE(g);
-        pid_t pid = ::fork();
-        if (pid == 0) {
+        pid_t child = ::fork();
+        if (child == 0) {
             (void)!::write(g->procs_fd(), "0", 1);
             ::_exit(0);
         }
         int status = 0;
-        REQUIRE(::waitpid(pid, &status, 0) == pid);
+        REQUIRE(::waitpid(child, &status, 0) == child);
         CHECK(WIFEXITED(status));
+        w.reset();  // reaped, and the group removed
+        CHECK(::kill(pid, 0) != 0);
+        CHECK(::access(scratch.c_str(), F_OK) != 0);
     }
-    // Switched off, it does nothing.
+    // Switched off, there is none.
     ::setenv("WIRELAB_NO_CGROUP", "1", 1);
-    CHECK_FALSE(Cgroup::warm_up().joinable());
+    CHECK(CgroupWarmer::start() == nullptr);
     ::unsetenv("WIRELAB_NO_CGROUP");
 }
