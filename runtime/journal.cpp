@@ -514,9 +514,9 @@ void Journal::chunk_from(std::int64_t conn, Dir dir, std::string_view bytes, std
     write(
         [this, conn, d, t = t_us >= 0 ? t_us : now(), offset, data = std::move(data)] {
             auto& s = *ins_chunk_;
-            s.bind(1, conn).bind(2, d == 0 ? "in" : "out").bind(3, t).bind(4, offset);
+            s.bind(1, conn).bind_borrowed(2, d == 0 ? "in" : "out").bind(3, t).bind(4, offset);
             s.bind_blob_borrowed(5, data);
-            s.exec();
+            s.exec_rebound();
         },
         n);
 }
@@ -809,7 +809,10 @@ void Journal::store_apart(Row& row, Cell& c, std::size_t k) {
 void Journal::insert_now(const Row& row, std::int64_t id, std::int64_t case_id) {
     // One prepared statement per table and set of columns, kept: most rows
     // of a table name the same columns.
-    auto& cached = inserts_[{row.columns.data(), row.mask, row.ids}];
+    // Most rows are of the kind the last one was.
+    InsertKey key{row.columns.data(), row.mask, row.ids};
+    if (!last_insert_ || last_insert_key_ != key) last_insert_ = &inserts_[key], last_insert_key_ = key;
+    auto& cached = *last_insert_;
     if (!cached.stmt) {
         // A row names its own case_id when it outlives the case it began in.
         std::string cols, qs;
@@ -824,9 +827,12 @@ void Journal::insert_now(const Row& row, std::int64_t id, std::int64_t case_id) 
                       ") VALUES (?" + (cached.own_case ? "" : ",?") + qs + ")");
     }
     sql::Stmt& s = *cached.stmt;
-    struct Reset {
+    struct Reset {  // after a failure too (the next row binds every parameter again)
         sql::Stmt& s;
-        ~Reset() { s.reset(); }
+        bool ran = false;
+        ~Reset() {
+            if (!ran) s.reset();
+        }
     } reset_after{s};
     int i = 1;
     s.bind(i++, id);
@@ -850,7 +856,8 @@ void Journal::insert_now(const Row& row, std::int64_t id, std::int64_t case_id) 
             s.bind_borrowed(i, c.s);
         ++i;
     }
-    s.exec();
+    s.exec_rebound();
+    reset_after.ran = true;
 }
 
 std::optional<std::int64_t> RecentIds::find(const std::string& text) {
@@ -877,6 +884,17 @@ void RecentIds::add(std::string text, std::int64_t id) {
 }
 
 std::int64_t Journal::header_list_id(const std::string& text) {
+    // The request's list and the response's, again and again: compared
+    // before they are hashed.
+    for (auto& [last, id] : last_lists_)
+        if (last.size() == text.size() && last == text) return id;
+    std::int64_t id = stored_header_list_id(text);
+    auto& slot = last_lists_[next_last_list_++ % std::size(last_lists_)];
+    slot.first = text, slot.second = id;
+    return id;
+}
+
+std::int64_t Journal::stored_header_list_id(const std::string& text) {
     if (auto id = header_ids_.find(text)) return *id;
     // A new list (a Date header makes a new response list each second; a
     // POST's Location one per request): the ids of its fields, most of them

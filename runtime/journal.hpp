@@ -270,6 +270,7 @@ private:
     static void store_apart(Row& row, Cell& c, std::size_t k);
     void insert_now(const Row& row, std::int64_t id, std::int64_t case_id);  // writer thread
     std::int64_t header_list_id(const std::string& text);                    // writer thread
+    std::int64_t stored_header_list_id(const std::string& text);             // writer thread
     std::int64_t header_field_id(const std::string& name, const std::string& value);  // writer thread
     /// Queues `f` for the writer thread (it runs in the open transaction;
     /// not at all once the journal has failed). Waits while the queue is
@@ -308,9 +309,14 @@ private:
         std::unique_ptr<sql::Stmt> stmt;
         bool own_case = false;  // the table's columns include case_id
     };
-    std::map<std::tuple<const char* const*, std::uint64_t, std::uint64_t>, Insert> inserts_;  // by columns, mask, ids
+    using InsertKey = std::tuple<const char* const*, std::uint64_t, std::uint64_t>;  // columns, mask, ids
+    std::map<InsertKey, Insert> inserts_;
+    Insert* last_insert_ = nullptr;  // inserts_[last_insert_key_]
+    InsertKey last_insert_key_{};
     std::unique_ptr<sql::Stmt> ins_header_;
     RecentIds header_ids_{256};  // header_lists' ids by text
+    std::pair<std::string, std::int64_t> last_lists_[2];  // the last lists looked up, and their ids
+    unsigned next_last_list_ = 0;
     std::unique_ptr<sql::Stmt> ins_field_;
     RecentIds field_ids_{4096};  // header_fields' ids by "length:name" value
     std::int64_t body_id(const std::string& data);  // writer thread

@@ -103,6 +103,11 @@ bool Stmt::step() {
                              std::string(sqlite3_sql(s_)).substr(0, 200));
 }
 
+void Stmt::exec_rebound() {
+    step();
+    sqlite3_reset(s_);
+}
+
 void Stmt::reset() {
     sqlite3_reset(s_);
     sqlite3_clear_bindings(s_);

@@ -44,6 +44,10 @@ public:
 
     bool step();
     void exec() { step(); reset(); }
+    /// exec() leaving the bindings as they are, for a statement whose every
+    /// parameter is bound again before each run (the journal's inserts):
+    /// clearing twenty of them per row was 6% of the journal's writer.
+    void exec_rebound();
     void reset();
 
     int columns() const;
