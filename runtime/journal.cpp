@@ -900,9 +900,21 @@ std::int64_t Journal::stored_header_list_id(const std::string& text) {
     // POST's Location one per request): the ids of its fields, most of them
     // stored already.
     std::string ids = "[";
-    for (const auto& [name, value] : parse_header_list(text)) {
+    std::size_t k = 0;
+    auto add = [&](const std::string& name, const std::string& value) {
+        // A POST's response list is the last new list but for its Location
+        // and ETag: the fields at the same places are compared first.
+        if (k >= last_fields_.size()) last_fields_.emplace_back();
+        auto& [last_name, last_value, id] = last_fields_[k++];
+        if (id == 0 || last_name != name || last_value != value)
+            last_name = name, last_value = value, id = header_field_id(name, value);
         if (ids.size() > 1) ids += ',';
-        ids += std::to_string(header_field_id(name, value));
+        ids += std::to_string(id);
+        return true;
+    };
+    if (!walk_header_fields(text, add)) {
+        ids = "[", k = 0;
+        for (const auto& [name, value] : parse_header_list(text)) add(name, value);
     }
     ids += ']';
     if (!ins_header_) ins_header_ = std::make_unique<sql::Stmt>(*db_, "INSERT INTO header_lists(fields) VALUES (?)");

@@ -317,6 +317,7 @@ private:
     RecentIds header_ids_{256};  // header_lists' ids by text
     std::pair<std::string, std::int64_t> last_lists_[2];  // the last lists looked up, and their ids
     unsigned next_last_list_ = 0;
+    std::vector<std::tuple<std::string, std::string, std::int64_t>> last_fields_;  // of the last new list, with their ids
     std::unique_ptr<sql::Stmt> ins_field_;
     RecentIds field_ids_{4096};  // header_fields' ids by "length:name" value
     std::int64_t body_id(const std::string& data);  // writer thread

@@ -136,6 +136,10 @@ HeaderList parse_header_json(std::string_view t) {
 }
 }  // namespace
 
+bool walk_header_fields(std::string_view t, const std::function<bool(std::string&, std::string&)>& pair) {
+    return walk_header_list(t, pair);
+}
+
 HeaderList parse_header_list(std::string_view t) {
     HeaderList out;
     if (walk_header_list(t, [&](std::string& k, std::string& v) {

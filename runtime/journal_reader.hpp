@@ -3,6 +3,7 @@
 // own tools can use plain SQL (docs/journal.md).
 #pragma once
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -72,6 +73,11 @@ using HeaderList = std::vector<std::pair<std::string, std::string>>;
 /// JSON tree (the column is read for every exchange of a run). Entries that
 /// are not pairs of strings are skipped.
 HeaderList parse_header_list(std::string_view text);
+/// Calls `pair(name, value)` for each field of a list in the shape wirelab
+/// writes (`[["Name","value"],...]`) until it returns false, without making
+/// the list; false where the text is not of that shape (parse_header_list
+/// reads it then).
+bool walk_header_fields(std::string_view text, const std::function<bool(std::string& name, std::string& value)>& pair);
 
 /// The fields of a journal's header lists (schema 3), by id.
 using HeaderFields = std::unordered_map<std::int64_t, std::pair<std::string, std::string>>;
