@@ -826,14 +826,9 @@ void Journal::insert_now(const Row& row, std::int64_t id, std::int64_t case_id) 
             *db_, std::string("INSERT INTO ") + row.table + "(id" + (cached.own_case ? "" : ",case_id") + cols +
                       ") VALUES (?" + (cached.own_case ? "" : ",?") + qs + ")");
     }
+    // Every parameter is bound again for each row, and a failed step resets
+    // the statement itself: nothing to clear afterwards.
     sql::Stmt& s = *cached.stmt;
-    struct Reset {  // after a failure too (the next row binds every parameter again)
-        sql::Stmt& s;
-        bool ran = false;
-        ~Reset() {
-            if (!ran) s.reset();
-        }
-    } reset_after{s};
     int i = 1;
     s.bind(i++, id);
     if (!cached.own_case) {
@@ -857,7 +852,6 @@ void Journal::insert_now(const Row& row, std::int64_t id, std::int64_t case_id) 
         ++i;
     }
     s.exec_rebound();
-    reset_after.ran = true;
 }
 
 std::optional<std::int64_t> RecentIds::find(const std::string& text) {

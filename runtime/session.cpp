@@ -348,12 +348,16 @@ CaseOutcome Session::run_case(const CaseSpec& c, const std::vector<std::string>&
     });
     while (!done && !io_.stopped()) io_.run_one();
     current_.reset();
-
     // Let the connections the program left behind close (their FIN is
-    // already in the kernel once the process is gone), bounded in time.
-    auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(500);
-    while (journal_->open_connections() > 0 && std::chrono::steady_clock::now() < until &&
-           !io_.stopped())
+    // already in the kernel once the process is gone).
+    return close_case(c, case_id, std::move(result), std::chrono::milliseconds(500));
+}
+
+CaseOutcome Session::close_case(const CaseSpec& c, std::int64_t case_id, CaseOutcome result,
+                                std::chrono::milliseconds linger) {
+    // The connections still open may close, bounded in time.
+    auto until = std::chrono::steady_clock::now() + linger;
+    while (journal_->open_connections() > 0 && std::chrono::steady_clock::now() < until && !io_.stopped())
         io_.run_one_for(std::chrono::milliseconds(10));
     io_.poll();
     end_services(c);
@@ -488,15 +492,7 @@ CaseOutcome Session::run_server_case(const CaseSpec& c, ProcessSpec ps, std::int
     while (!(exited && orchestrated) && !io_.stopped()) io_.run_one();
     current_.reset();
     // Connections the clients left open close with their drivers.
-    auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(200);
-    while (journal_->open_connections() > 0 && std::chrono::steady_clock::now() < until && !io_.stopped())
-        io_.run_one_for(std::chrono::milliseconds(10));
-    io_.poll();
-    end_services(c);
-    journal_->end_case(case_id, result);
-    flush();
-    if (warmer_) warmer_->keep();  // the next case's move is fast too
-    return result;
+    return close_case(c, case_id, std::move(result), std::chrono::milliseconds(200));
 }
 
 void Session::end_services(const CaseSpec& c) {

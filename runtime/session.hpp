@@ -9,7 +9,6 @@
 #include <memory>
 #include <optional>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "runtime/common.hpp"
@@ -102,6 +101,10 @@ private:
     void record_state_files();
     void end_services(const CaseSpec& c);
     CaseOutcome run_server_case(const CaseSpec& c, ProcessSpec ps, std::int64_t case_id);
+    /// The end of a case once its program is gone: open connections get up
+    /// to `linger` to close, the services and the journal end the case.
+    CaseOutcome close_case(const CaseSpec& c, std::int64_t case_id, CaseOutcome result,
+                           std::chrono::milliseconds linger);
     awaitable<void> orchestrate(const CaseSpec& c, std::shared_ptr<Process> proc, std::uint64_t seed,
                                 bool& done);
     awaitable<bool> wait_listening(std::shared_ptr<Process> proc);
