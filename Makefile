@@ -44,6 +44,7 @@ bench: setup
 	@PATH="$$PATH:/usr/sbin" bench/peers.py --wirelab build-release/app/wirelab --out bench/RESULTS.md
 	@bench/fault_layer.py --wirelab build-release/app/wirelab
 	@bench/classroom.py --wirelab build-release/app/wirelab --append bench/RESULTS.md
+	@bench/databases.py --wirelab build-release/app/wirelab --append bench/RESULTS.md
 
 # Fuzzing (tests/fuzz): each libFuzzer target for FUZZ_SECONDS, starting
 # from the committed corpus; a crash stops with the input in build-fuzz/.

@@ -718,6 +718,43 @@ void Journal::end_invocation(std::int64_t id, const std::string& outcome, std::o
     });
 }
 
+void append_json_string(std::string& out, std::string_view s) {
+    bool plain = std::all_of(s.begin(), s.end(), [](char ch) {
+        auto u = static_cast<unsigned char>(ch);
+        return u >= 0x20 && u < 0x7f && ch != '"' && ch != '\\';
+    });
+    if (!plain) {
+        out += json(s).dump(-1, ' ', false, json::error_handler_t::replace);
+        return;
+    }
+    out += '"', out += s, out += '"';
+}
+
+void Journal::command(CommandEntry r) {
+    Row row;
+    row.table = "commands";
+    row.columns = kCommandColumns;
+    row.cells.reserve(std::size(kCommandColumns));
+    std::size_t bytes = r.service.size() + r.name.size() + r.args.size() + r.reply.size() + r.error.size();
+    // Cells in kCommandColumns' order, k being the column's place there.
+    auto add = [&](std::size_t k, Cell::Kind kind, std::int64_t i, std::string s = {}) {
+        row.mask |= std::uint64_t{1} << k;
+        row.cells.push_back(Cell{kind, i, std::move(s)});
+    };
+    add(0, Cell::Text, 0, std::move(r.service));
+    add(1, Cell::Int, r.connection_id);
+    add(2, Cell::Int, r.seq);
+    add(3, Cell::Int, now());
+    add(4, Cell::Int, r.db);
+    add(5, Cell::Text, 0, std::move(r.name));
+    add(6, Cell::Text, 0, std::move(r.args));
+    add(7, Cell::Text, 0, std::move(r.reply));
+    if (!r.error.empty()) add(8, Cell::Text, 0, std::move(r.error));
+    add(9, Cell::Int, r.in_multi);
+    auto id = queue_row(std::move(row), bytes);
+    if (row_hook_) row_hook_("commands", id, json());
+}
+
 std::int64_t Journal::insert(const char* table, std::span<const char* const> columns, json f) {
     // The row's values leave the JSON here, on the producer's thread: its
     // strings are moved, not copied, and the JSON is freed by the thread

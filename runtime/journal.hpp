@@ -73,6 +73,21 @@ struct CaseOutcome {
     std::size_t processes_peak = 0;      // most processes alive at once
 };
 
+/// Appends `s` to `out` as a JSON string, as nlohmann's dump writes it
+/// (bytes that are not UTF-8 replaced): for the JSON-valued columns a
+/// service writes as text, without building a JSON tree for every row.
+void append_json_string(std::string& out, std::string_view s);
+
+/// A commands row as the nosql service makes one for each command, without
+/// building JSON (Journal::command(CommandEntry)). `args` is the JSON text of
+/// the arguments after the name.
+struct CommandEntry {
+    std::string service;
+    std::int64_t connection_id = 0, seq = 0, db = 0;
+    std::string name, args, reply, error;  // error: empty when none
+    bool in_multi = false;
+};
+
 /// An http row as the http service makes one for each exchange, without
 /// building JSON (Journal::http(HttpExchange)). The JSON-valued columns
 /// come as their JSON text.
@@ -189,6 +204,9 @@ public:
     /// connection_id, seq, db, name (upper case), args (JSON array of the
     /// arguments after the name), reply (its short form), error, in_multi.
     void command(nlohmann::json fields);
+    /// The same for a row made without JSON; t_us is now. A row hook is
+    /// given null for its fields.
+    void command(CommandEntry r);
 
     /// Inserts a steps row (one action of a simulated client): client,
     /// connection_id, idx, action, ok, expected, got, started_us,

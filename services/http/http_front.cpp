@@ -56,18 +56,6 @@ bool is_parse_error(const error_code& ec) {
 
 // The JSON text of `[[name, value], ...]`, as nlohmann's dump would write
 // it, without building the tree: it is made for every request and response.
-void append_json_string(std::string& out, std::string_view s) {
-    bool plain = std::all_of(s.begin(), s.end(), [](char ch) {
-        auto u = static_cast<unsigned char>(ch);
-        return u >= 0x20 && u < 0x7f && ch != '"' && ch != '\\';
-    });
-    if (!plain) {
-        out += nlohmann::json(s).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-        return;
-    }
-    out += '"', out += s, out += '"';
-}
-
 // Beast's fields, or our own (name, value) pairs.
 std::string header_list(const auto& fields) {
     auto name_value = [](const auto& f) -> std::pair<std::string_view, std::string_view> {

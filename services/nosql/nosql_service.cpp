@@ -163,15 +163,28 @@ private:
             for (const auto& cmd : parser.feed(std::string_view(buf, n))) {
                 bool queued = client.in_multi;
                 Reply r = engine_.execute(client, cmd, now_ms());
-                json args = json::array();
-                for (std::size_t i = 1; i < cmd.args.size(); ++i) args.push_back(cmd.args[i]);
-                std::string upper = cmd.args[0];
-                for (auto& ch : upper) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
-                json row = {{"service", name_}, {"connection_id", c.id()}, {"seq", ++seq}, {"db", client.db},
-                            {"name", upper}, {"args", args.dump(-1, ' ', false, json::error_handler_t::replace)},
-                            {"reply", r.summary()}, {"in_multi", queued && upper != "EXEC" && upper != "DISCARD"}};
-                if (r.is_error()) row["error"] = r.str;
-                journal_.command(row);
+                // The row without a JSON tree: a pipeline of 16 GETs spent a
+                // third of its CPU building and freeing one per command.
+                CommandEntry row;
+                row.service = name_;
+                row.connection_id = c.id();
+                row.seq = ++seq;
+                row.db = client.db;
+                row.name = cmd.args[0];
+                for (auto& ch : row.name) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+                std::size_t size = 2;
+                for (std::size_t i = 1; i < cmd.args.size(); ++i) size += cmd.args[i].size() + 3;
+                row.args.reserve(size);
+                row.args += '[';
+                for (std::size_t i = 1; i < cmd.args.size(); ++i) {
+                    if (i > 1) row.args += ',';
+                    append_json_string(row.args, cmd.args[i]);
+                }
+                row.args += ']';
+                row.reply = r.summary();
+                if (r.is_error()) row.error = r.str;
+                row.in_multi = queued && row.name != "EXEC" && row.name != "DISCARD";
+                journal_.command(std::move(row));
                 out += r.encode(client.protocol);
                 if (client.quit) break;
             }

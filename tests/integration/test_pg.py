@@ -82,6 +82,27 @@ class Postgres(ServedLab):
                                  "OR verb IN ('ROLLBACK') ORDER BY id LIMIT 2")
         self.assertEqual(rows[0], ("INSERT", "INSERT 0 1", "T", "T"))
 
+    def test_an_open_reading_transaction_does_not_hold_up_another_commit(self):
+        # psycopg2 opens a transaction with the first statement: a script with
+        # two connections has one reading in a transaction while the other
+        # writes. PostgreSQL lets the writer commit; so must wirelab.
+        reader, writer = self.connect(), self.connect()
+        try:
+            rc = reader.cursor()
+            rc.execute("SELECT count(*) FROM cars")
+            self.assertEqual(reader.get_transaction_status(), psycopg2.extensions.TRANSACTION_STATUS_INTRANS)
+            wc = writer.cursor()
+            wc.execute("INSERT INTO cars (brand) VALUES ('Concurrent')")
+            writer.commit()
+            reader.commit()
+            rc.execute("SELECT count(*) FROM cars WHERE brand = 'Concurrent'")
+            self.assertEqual(rc.fetchone(), (1,))
+            wc.execute("DELETE FROM cars WHERE brand = 'Concurrent'")
+            writer.commit()
+        finally:
+            reader.close()
+            writer.close()
+
     def test_pg8000_uses_real_parameters(self):
         conn = pg8000.connect(user="learner", password="secret", host="127.0.0.1", port=self.up.port("db"),
                               database="wirelab")

@@ -561,3 +561,52 @@ TEST_CASE("the chunks' index is made at the end of a case, not kept up while tra
     REQUIRE(s.step());
     CHECK(s.text(0) == "GET / HTTP/1.1\r\n\r\nmore");
 }
+
+TEST_CASE("a commands row made without JSON reads as the same row made from JSON", "[unit][journal]") {
+    TempDir dir;
+    auto file = dir.path / "journal.db";
+    std::string odd = std::string("a\"b\\c\n") + "\xff" + "\xc3\xa9";  // escapes, a byte that is not UTF-8, é
+    {
+        Journal j(file);
+        auto conn = j.open_connection({"cache", "tcp", "server", "127.0.0.1:6379", "127.0.0.1:5555"});
+        for (bool with_error : {true, false}) {
+            json args = json::array({"k", odd});
+            json f = {{"service", "cache"}, {"connection_id", conn}, {"seq", 3}, {"db", 2}, {"name", "SET"},
+                      {"args", args.dump(-1, ' ', false, json::error_handler_t::replace)}, {"reply", "OK"},
+                      {"in_multi", true}};
+            if (with_error) f["error"] = "ERR wrong";
+            j.command(f);
+            CommandEntry c;
+            c.service = "cache", c.connection_id = conn, c.seq = 3, c.db = 2, c.name = "SET", c.reply = "OK";
+            c.args = "[";
+            append_json_string(c.args, "k");
+            c.args += ',';
+            append_json_string(c.args, odd);
+            c.args += ']';
+            c.in_multi = true;
+            if (with_error) c.error = "ERR wrong";
+            j.command(std::move(c));
+        }
+        j.finish("finished");
+    }
+    JournalReader r(file);
+    auto row = [&](int id) {
+        auto s = r.db().prepare(
+            "SELECT service, connection_id, seq, db, name, args, reply, coalesce(error, 'NULL'), in_multi, "
+            "t_us > 0 FROM commands WHERE id = ?");
+        s.bind(1, id);
+        REQUIRE(s.step());
+        std::vector<std::string> out;
+        for (int k = 0; k < 10; ++k) out.push_back(s.text(k));
+        return out;
+    };
+    CHECK(row(2) == row(1));
+    CHECK(row(4) == row(3));
+    CHECK(row(2)[7] == "ERR wrong");
+    CHECK(row(4)[7] == "NULL");
+    CHECK(row(4)[8] == "1");  // in_multi in its own column when error is left out
+    CHECK(row(4)[9] == "1");
+    REQUIRE(r.commands().size() == 4);
+    std::string replaced = json::parse(json(odd).dump(-1, ' ', false, json::error_handler_t::replace)).get<std::string>();
+    CHECK(r.commands()[3].args == std::vector<std::string>{"k", replaced});
+}
