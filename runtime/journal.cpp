@@ -730,29 +730,61 @@ void append_json_string(std::string& out, std::string_view s) {
     out += '"', out += s, out += '"';
 }
 
+Journal::RowMaker::RowMaker(const char* table, std::span<const char* const> columns) {
+    row.table = table;
+    row.columns = columns;
+    row.cells.reserve(columns.size());
+}
+
+void Journal::RowMaker::add(std::size_t k, std::int64_t i) {
+    row.mask |= std::uint64_t{1} << k;
+    row.cells.push_back(Cell{Cell::Int, i, {}});
+}
+
+void Journal::RowMaker::add(std::size_t k, std::string s) {
+    row.mask |= std::uint64_t{1} << k;
+    bytes += s.size();
+    row.cells.push_back(Cell{Cell::Text, 0, std::move(s)});
+}
+
 void Journal::command(CommandEntry r) {
-    Row row;
-    row.table = "commands";
-    row.columns = kCommandColumns;
-    row.cells.reserve(std::size(kCommandColumns));
-    std::size_t bytes = r.service.size() + r.name.size() + r.args.size() + r.reply.size() + r.error.size();
-    // Cells in kCommandColumns' order, k being the column's place there.
-    auto add = [&](std::size_t k, Cell::Kind kind, std::int64_t i, std::string s = {}) {
-        row.mask |= std::uint64_t{1} << k;
-        row.cells.push_back(Cell{kind, i, std::move(s)});
-    };
-    add(0, Cell::Text, 0, std::move(r.service));
-    add(1, Cell::Int, r.connection_id);
-    add(2, Cell::Int, r.seq);
-    add(3, Cell::Int, now());
-    add(4, Cell::Int, r.db);
-    add(5, Cell::Text, 0, std::move(r.name));
-    add(6, Cell::Text, 0, std::move(r.args));
-    add(7, Cell::Text, 0, std::move(r.reply));
-    if (!r.error.empty()) add(8, Cell::Text, 0, std::move(r.error));
-    add(9, Cell::Int, r.in_multi);
-    auto id = queue_row(std::move(row), bytes);
+    RowMaker m("commands", kCommandColumns);  // in kCommandColumns' order
+    m.add(0, std::move(r.service));
+    m.add(1, r.connection_id);
+    m.add(2, r.seq);
+    m.add(3, now());
+    m.add(4, r.db);
+    m.add(5, std::move(r.name));
+    m.add(6, std::move(r.args));
+    m.add(7, std::move(r.reply));
+    if (!r.error.empty()) m.add(8, std::move(r.error));
+    m.add(9, r.in_multi);
+    auto id = queue_row(std::move(m.row), m.bytes);
     if (row_hook_) row_hook_("commands", id, json());
+}
+
+void Journal::statement(StatementEntry r) {
+    RowMaker m("sql", kSqlColumns);  // in kSqlColumns' order
+    m.add(0, std::move(r.service));
+    m.add(1, r.connection_id);
+    m.add(2, r.seq);
+    m.add(3, now());
+    m.add(4, r.duration_us);
+    m.add(5, std::move(r.text));
+    if (r.params) m.add(6, std::move(*r.params)), m.add(7, r.parameterised);
+    m.add(8, std::move(r.protocol));
+    m.add(9, std::move(r.verb));
+    if (r.ok) {
+        m.add(10, std::move(r.tag));
+        m.add(11, r.rows);
+    } else {
+        m.add(12, std::move(r.sqlstate));
+        m.add(13, std::move(r.error));
+    }
+    m.add(14, std::move(r.tx_before));
+    m.add(15, std::move(r.tx_after));
+    auto id = queue_row(std::move(m.row), m.bytes);
+    if (row_hook_) row_hook_("sql", id, json());
 }
 
 std::int64_t Journal::insert(const char* table, std::span<const char* const> columns, json f) {

@@ -88,6 +88,20 @@ struct CommandEntry {
     bool in_multi = false;
 };
 
+/// A sql row as the sql service makes one for each statement, without
+/// building JSON (Journal::statement(StatementEntry)). `params`: the JSON
+/// text of the parameters sent apart from the text, if any were.
+struct StatementEntry {
+    std::string service;
+    std::int64_t connection_id = 0, seq = 0, duration_us = 0;
+    std::string text, protocol, verb, tx_before, tx_after;
+    std::optional<std::string> params;
+    bool parameterised = false;
+    bool ok = true;         // tag and rows, or sqlstate and error
+    std::string tag, sqlstate, error;
+    std::int64_t rows = 0;
+};
+
 /// An http row as the http service makes one for each exchange, without
 /// building JSON (Journal::http(HttpExchange)). The JSON-valued columns
 /// come as their JSON text.
@@ -207,6 +221,8 @@ public:
     /// The same for a row made without JSON; t_us is now. A row hook is
     /// given null for its fields.
     void command(CommandEntry r);
+    /// The same for a sql row; t_us is now.
+    void statement(StatementEntry r);
 
     /// Inserts a steps row (one action of a simulated client): client,
     /// connection_id, idx, action, ok, expected, got, started_us,
@@ -281,6 +297,16 @@ private:
         std::uint64_t mask = 0;
         std::uint64_t ids = 0;  // bit k: columns[k]'s cell is stored apart, the row binding its id in <column>_id
         std::vector<Cell> cells;
+    };
+    /// A row of a service's own kind being made without JSON: add() the
+    /// cells in the columns' order, k being the column's place among them
+    /// (a column not added keeps its default).
+    struct RowMaker {
+        Row row;
+        std::size_t bytes = 0;
+        RowMaker(const char* table, std::span<const char* const> columns);
+        void add(std::size_t k, std::int64_t i);
+        void add(std::size_t k, std::string s);
     };
     /// Marks `c` (columns[k] of `row`) Interned or Shared where it is stored
     /// in a table of its own: a header list always, a body of kSharedBody

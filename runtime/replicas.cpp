@@ -386,7 +386,8 @@ void ReplicaSet::add_environment(std::map<std::string, std::string>& env) const 
             env[s + "_HOST"] = e.host;
             env[s + "_PORT"] = std::to_string(e.port);
         }
-        urls += (urls.empty() ? "" : ",") + e.url();
+        if (!urls.empty()) urls += ',';  // not `(empty ? "" : ",") + url`: g++ 12 warns (-Wrestrict) of that
+        urls += e.url();
     }
     env[stem + "_URLS"] = urls;
 }

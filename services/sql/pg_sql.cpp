@@ -381,7 +381,30 @@ Session::Session(const std::string& file) : settings_(default_settings()) {
 }
 
 Session::~Session() {
+    for (auto& [text, s] : prepared_) sqlite3_finalize(s);
     if (db_) sqlite3_close_v2(db_);
+}
+
+sqlite3_stmt* Session::take_prepared(const std::string& sql) {
+    for (auto it = prepared_.begin(); it != prepared_.end(); ++it)
+        if (it->first == sql) {
+            sqlite3_stmt* s = it->second;
+            prepared_.erase(it);
+            return s;
+        }
+    return nullptr;
+}
+
+void Session::give_back(const std::string& sql, sqlite3_stmt* s) {
+    // Reset: it holds no lock and no transaction open; SQLite prepares it
+    // again itself if the schema changed meanwhile.
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+    prepared_.insert(prepared_.begin(), {sql, s});
+    if (prepared_.size() > kPrepared) {
+        sqlite3_finalize(prepared_.back().second);
+        prepared_.pop_back();
+    }
 }
 
 char Session::status() const {
@@ -446,8 +469,15 @@ void Session::fail(Result& r, int code, const std::string& msg) {
 }
 
 Result Session::special(const std::string& stmt, const std::string& verb, bool& handled) {
-    handled = true;
     Result r;
+    // Most statements are none of these: they go to SQLite without the
+    // statement upper-cased and its spaces folded first (a regex over the
+    // text of every SELECT).
+    static const char* const kVerbs[] = {"BEGIN", "START", "COMMIT", "END", "ROLLBACK", "ABORT",
+                                         "SAVEPOINT", "RELEASE", "SET", "RESET", "SHOW", "DISCARD",
+                                         "DEALLOCATE", "LISTEN", "UNLISTEN", "NOTIFY"};
+    handled = std::any_of(std::begin(kVerbs), std::end(kVerbs), [&](const char* v) { return verb == v; });
+    if (!handled) return r;  // run() answers 25P02 in a failed transaction, as below
     std::string u = upper(stmt);
     static const std::regex ws(R"(\s+)");
     u = std::regex_replace(u, ws, " ");
@@ -551,19 +581,27 @@ Result Session::run(const std::string& stmt, const std::vector<std::optional<std
 Result Session::exec(const std::string& sql, const std::vector<std::optional<std::string>>& params,
                      const std::string& verb) {
     Result r;
-    sqlite3_stmt* s = nullptr;
-    const char* tail = nullptr;
-    if (sqlite3_prepare_v2(db_, sql.c_str(), static_cast<int>(sql.size()), &s, &tail) != SQLITE_OK) {
-        fail(r, sqlite3_extended_errcode(db_), sqlite3_errmsg(db_));
-        return r;
+    sqlite3_stmt* s = take_prepared(sql);
+    if (!s) {
+        const char* tail = nullptr;
+        if (sqlite3_prepare_v2(db_, sql.c_str(), static_cast<int>(sql.size()), &s, &tail) != SQLITE_OK) {
+            fail(r, sqlite3_extended_errcode(db_), sqlite3_errmsg(db_));
+            return r;
+        }
     }
     if (!s) {
         r.tag = "";  // only a comment: EmptyQueryResponse
         return r;
     }
+    // Kept for the next run of the same text, whichever way this one ends.
+    struct GiveBack {
+        Session& session;
+        const std::string& sql;
+        sqlite3_stmt* s;
+        ~GiveBack() { session.give_back(sql, s); }
+    } give_back_later{*this, sql, s};
     int want = sqlite3_bind_parameter_count(s);
     if (static_cast<std::size_t>(want) != params.size() && !(want == 0 && params.empty())) {
-        sqlite3_finalize(s);
         r.sqlstate = "08P01";
         r.message = "bind message supplies " + std::to_string(params.size()) + " parameters, but prepared statement "
                     "requires " + std::to_string(want);
@@ -599,7 +637,6 @@ Result Session::exec(const std::string& sql, const std::vector<std::optional<std
     }
     if (rc != SQLITE_DONE) {
         fail(r, sqlite3_extended_errcode(db_), sqlite3_errmsg(db_));
-        sqlite3_finalize(s);
         r.columns.clear();
         r.rows.clear();
         return r;
@@ -611,7 +648,6 @@ Result Session::exec(const std::string& sql, const std::vector<std::optional<std
         r.columns[static_cast<std::size_t>(i)].type_size = size_of(oid);
     }
     bool readonly = sqlite3_stmt_readonly(s);
-    sqlite3_finalize(s);
     std::int64_t changes = readonly ? 0 : sqlite3_changes64(db_);
     if (verb == "SELECT" || verb == "WITH" || verb == "VALUES" || verb == "TABLE" || verb == "PRAGMA" ||
         verb == "EXPLAIN") {

@@ -247,24 +247,35 @@ private:
     void journal_statement(Conn& c, Conversation& cv, const std::string& text, const Result& r,
                            const std::vector<std::optional<std::string>>* params, const char* protocol, char before,
                            micros started) {
-        json row = {{"service", name_}, {"connection_id", c.id()}, {"seq", ++cv.seq},
-                    {"duration_us", journal_.now() - started}, {"text", text}, {"protocol", protocol},
-                    {"verb", first_word(text)}, {"tx_before", tx_name(before)},
-                    {"tx_after", tx_name(cv.db ? cv.db->status() : 'I')}};
+        StatementEntry row;  // without a JSON tree: one row per statement
+        row.service = name_;
+        row.connection_id = c.id();
+        row.seq = ++cv.seq;
+        row.duration_us = journal_.now() - started;
+        row.text = text;
+        row.protocol = protocol;
+        row.verb = first_word(text);
+        row.tx_before = tx_name(before);
+        row.tx_after = tx_name(cv.db ? cv.db->status() : 'I');
         if (params) {
-            json p = json::array();
-            for (const auto& v : *params) p.push_back(v ? json(*v) : json());
-            row["params"] = p.dump(-1, ' ', false, json::error_handler_t::replace);
-            row["parameterised"] = !params->empty();
+            std::string p = "[";
+            for (const auto& v : *params) {
+                if (p.size() > 1) p += ',';
+                if (v) append_json_string(p, *v);
+                else p += "null";
+            }
+            row.params = p + "]";
+            row.parameterised = !params->empty();
         }
+        row.ok = r.ok();
         if (r.ok()) {
-            row["tag"] = r.tag;
-            row["rows"] = r.affected;
+            row.tag = r.tag;
+            row.rows = r.affected;
         } else {
-            row["sqlstate"] = r.sqlstate;
-            row["error"] = r.message;
+            row.sqlstate = r.sqlstate;
+            row.error = r.message;
         }
-        journal_.statement(row);
+        journal_.statement(std::move(row));
     }
 
     static std::string result_messages(const Result& r, bool with_description, std::size_t from = 0,

@@ -24,6 +24,16 @@ struct TempDir {
     }
     ~TempDir() { fs::remove_all(path); }
 };
+
+// The `n` columns of `select` (ending in `WHERE id = ?`) for row `id`, as text.
+std::vector<std::string> row_texts(sql::Db& db, const char* select, int n, int id) {
+    auto s = db.prepare(select);
+    s.bind(1, id);
+    REQUIRE(s.step());
+    std::vector<std::string> out;
+    for (int k = 0; k < n; ++k) out.push_back(s.text(k));
+    return out;
+}
 }  // namespace
 
 TEST_CASE("the journal records connections, chunks and http rows", "[unit][journal]") {
@@ -512,17 +522,11 @@ TEST_CASE("an http row made without JSON reads as the same row made from JSON", 
         j.finish("finished");
     }
     JournalReader r(file);
-    auto row = [&](int id) {
-        auto s = r.db().prepare(
-            "SELECT service, connection_id, seq, started_us, ended_us, method, target, path, query, version, "
-            "req_headers, length(req_body), req_body_truncated, status, reason, resp_headers, resp_body, "
-            "resp_body_truncated, coalesce(error, 'NULL') FROM http WHERE id = ?");
-        s.bind(1, id);
-        REQUIRE(s.step());
-        std::vector<std::string> out;
-        for (int k = 0; k < 19; ++k) out.push_back(s.text(k));
-        return out;
-    };
+    const char* select =
+        "SELECT service, connection_id, seq, started_us, ended_us, method, target, path, query, version, "
+        "req_headers, length(req_body), req_body_truncated, status, reason, resp_headers, resp_body, "
+        "resp_body_truncated, coalesce(error, 'NULL') FROM http WHERE id = ?";
+    auto row = [&](int id) { return row_texts(r.db(), select, 19, id); };
     auto json_row = row(1), typed = row(2), no_error = row(3);
     CHECK(typed == json_row);
     CHECK(json_row[11] == std::to_string(big.size() - 1));  // cut at the cap, and flagged
@@ -590,16 +594,10 @@ TEST_CASE("a commands row made without JSON reads as the same row made from JSON
         j.finish("finished");
     }
     JournalReader r(file);
-    auto row = [&](int id) {
-        auto s = r.db().prepare(
-            "SELECT service, connection_id, seq, db, name, args, reply, coalesce(error, 'NULL'), in_multi, "
-            "t_us > 0 FROM commands WHERE id = ?");
-        s.bind(1, id);
-        REQUIRE(s.step());
-        std::vector<std::string> out;
-        for (int k = 0; k < 10; ++k) out.push_back(s.text(k));
-        return out;
-    };
+    const char* select =
+        "SELECT service, connection_id, seq, db, name, args, reply, coalesce(error, 'NULL'), in_multi, "
+        "t_us > 0 FROM commands WHERE id = ?";
+    auto row = [&](int id) { return row_texts(r.db(), select, 10, id); };
     CHECK(row(2) == row(1));
     CHECK(row(4) == row(3));
     CHECK(row(2)[7] == "ERR wrong");
@@ -609,4 +607,52 @@ TEST_CASE("a commands row made without JSON reads as the same row made from JSON
     REQUIRE(r.commands().size() == 4);
     std::string replaced = json::parse(json(odd).dump(-1, ' ', false, json::error_handler_t::replace)).get<std::string>();
     CHECK(r.commands()[3].args == std::vector<std::string>{"k", replaced});
+}
+
+TEST_CASE("a sql row made without JSON reads as the same row made from JSON", "[unit][journal]") {
+    TempDir dir;
+    auto file = dir.path / "journal.db";
+    {
+        Journal j(file);
+        auto conn = j.open_connection({"db", "tcp", "server", "127.0.0.1:5432", "127.0.0.1:5555"});
+        for (int variant = 0; variant < 3; ++variant) {  // extended and fine, simple and failed, no parameters
+            bool ok = variant != 1, sent_apart = variant != 1;
+            json f = {{"service", "db"}, {"connection_id", conn}, {"seq", 4}, {"duration_us", 17},
+                      {"text", "SELECT $1, $2"}, {"protocol", sent_apart ? "extended" : "simple"}, {"verb", "SELECT"},
+                      {"tx_before", "I"}, {"tx_after", ok ? "T" : "E"}};
+            StatementEntry e;
+            e.service = "db", e.connection_id = conn, e.seq = 4, e.duration_us = 17, e.text = "SELECT $1, $2";
+            e.protocol = sent_apart ? "extended" : "simple", e.verb = "SELECT", e.tx_before = "I";
+            e.tx_after = ok ? "T" : "E";
+            if (sent_apart) {
+                json p = variant == 2 ? json::array() : json::array({"O'Brien \"x\"", nullptr});
+                f["params"] = p.dump();
+                f["parameterised"] = !p.empty();
+                e.params = variant == 2 ? "[]" : "[";
+                if (variant == 0) append_json_string(*e.params, "O'Brien \"x\""), *e.params += ",null]";
+                e.parameterised = variant == 0;
+            }
+            if (ok) {
+                f["tag"] = "SELECT 1", f["rows"] = 1;
+                e.tag = "SELECT 1", e.rows = 1;
+            } else {
+                f["sqlstate"] = "42601", f["error"] = "syntax error";
+                e.ok = false, e.sqlstate = "42601", e.error = "syntax error";
+            }
+            j.statement(f);
+            j.statement(std::move(e));
+        }
+        j.finish("finished");
+    }
+    JournalReader r(file);
+    const char* select =
+        "SELECT service, connection_id, seq, duration_us, text, coalesce(params, 'NULL'), parameterised, protocol, "
+        "verb, coalesce(tag, 'NULL'), coalesce(rows, 'NULL'), coalesce(sqlstate, 'NULL'), coalesce(error, 'NULL'), "
+        "tx_before, tx_after, t_us > 0 FROM sql WHERE id = ?";
+    auto row = [&](int id) { return row_texts(r.db(), select, 16, id); };
+    for (int id : {1, 3, 5}) CHECK(row(id + 1) == row(id));
+    CHECK(row(2)[5] == R"(["O'Brien \"x\"",null])");
+    CHECK(row(4)[5] == "NULL");
+    CHECK(row(4)[12] == "syntax error");
+    CHECK(row(6)[6] == "0");
 }
