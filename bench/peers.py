@@ -507,7 +507,8 @@ def render(r, a):
          f"Machine: {r['machine']['cores']} cores, {r['machine']['model']}, Linux {r['machine']['kernel']}; "
          f"{r['machine']['date']}. Each number is the median of {r['repeat']} runs; wrk runs {r['seconds']} s with one "
          "thread. Absolute numbers drift on a shared machine: read the ratios, measured side by side in one run.", "",
-         "Command: `make bench` (bench/peers.py, then bench/fault_layer.py).", ""]
+         "Command: `make bench` (bench/peers.py, then bench/fault_layer.py, bench/classroom.py and "
+         "bench/databases.py, whose sections are at the end).", ""]
     if "rest" in r:
         rows = [x for x in r["rest"] if "server" in x]
 
