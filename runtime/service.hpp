@@ -72,8 +72,11 @@ public:
     /// The state as it was after each case, by case name, where the service
     /// keeps it (a `state` check with "case" reads it).
     virtual std::map<std::string, std::filesystem::path> case_state_files() const { return {}; }
-    /// Commits pending state writes (called every tick and before checks).
+    /// Commits pending state writes (before checks, and by tick()).
     virtual void flush() {}
+    /// Called every tick (20 ms): flush() unless the service writes its
+    /// state less often while it serves (flush() still writes all of it).
+    virtual void tick() { flush(); }
     /// The fault profile for what happens from now on (before start() and
     /// before each case), and the seed its random choices derive from.
     virtual void set_faults(const FaultProfile& profile, std::uint64_t seed) {

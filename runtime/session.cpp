@@ -164,7 +164,7 @@ void Session::tick() {
     tick_timer_.expires_after(std::chrono::milliseconds(20));
     tick_timer_.async_wait([this](error_code ec) {
         if (ec) return;
-        for (auto& [e, s] : services_) s->flush();
+        for (auto& [e, s] : services_) s->tick();
         journal_->commit();  // not waiting: serving goes on while SQLite writes
         // Without a journal the run proves nothing: stop the program now.
         if (!journal_->error().empty() && current_ && current_->running() && !journal_failed_) {

@@ -63,6 +63,29 @@ class NosqlWithRealClients(ServedLab):
         self.assertEqual(state[0][0:2], ("string", '"x"'))
         self.assertTrue(0 < state[0][2] <= 30000)
 
+    def test_the_state_holds_each_value_as_json(self):
+        r = redis.Redis(port=self.up.port("cache"))
+        odd = 'quote " backslash \\ newline \n é'
+        r.rpush("state:list", "a", odd, "")
+        r.hset("state:hash", mapping={"b": "2", "a": odd})
+        r.sadd("state:set", "y", "x")
+        r.set("state:str", odd)
+        r.set("state:bytes", b"\xff\x00ok")
+        want = {"state:list": ("list", ["a", odd, ""]), "state:hash": ("hash", {"a": odd, "b": "2"}),
+                "state:set": ("set", ["x", "y"]), "state:str": ("string", odd),
+                "state:bytes": ("string", "\ufffd\x00ok")}
+        db = os.path.join(self.up.info["run_dir"], "state", "cache.db")
+        deadline = time.monotonic() + 10
+        while True:  # written within a few ticks
+            rows = {k: (t, v) for k, t, v in query(db, "SELECT key, type, value FROM keys WHERE key LIKE 'state:%'")}
+            if len(rows) == len(want) or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+        self.assertEqual({k: (t, json.loads(v)) for k, (t, v) in rows.items()}, want)
+        # as compact as Python's own dump (no spaces), UTF-8 as it is
+        self.assertEqual(rows["state:list"][1], json.dumps(["a", odd, ""], separators=(",", ":"), ensure_ascii=False))
+        r.delete("state:list", "state:hash", "state:set", "state:str", "state:bytes")
+
     def test_junk_gets_an_error_and_a_closed_connection(self):
         # A broken frame cannot be read further: an error, then the close.
         for junk in (b"*2\r\n$3\r\nGET\r\n$99999999999\r\n", b"*x\r\n"):
