@@ -141,7 +141,9 @@ std::vector<std::string> group_parents() {
 
 std::unique_ptr<CgroupWarmer> CgroupWarmer::start() {
     auto parents = group_parents();
-    if (parents.empty()) return nullptr;
+    // With cgroup v1 (the first choice of Cgroup::create too) a case's
+    // program joins its group through `tasks`, which takes no lock.
+    if (parents.empty() || ::access((parents.front() + "/tasks").c_str(), W_OK) == 0) return nullptr;
     // Case 0: no case has it, and a wirelab killed meanwhile leaves a group
     // the next one sweeps away (wirelab-<pid>-<case>).
     std::string path = parents.front() + "/wirelab-" + std::to_string(::getpid()) + "-0";
@@ -210,8 +212,10 @@ std::unique_ptr<Cgroup> Cgroup::create(const std::string& name, int pids_max) {
             g->path_.clear();
             continue;
         }
-        g->procs_fd_ = ::open((path + "/cgroup.procs").c_str(), O_WRONLY | O_CLOEXEC);
-        if (g->procs_fd_ < 0) {
+        g->join_fd_ = ::open((path + "/tasks").c_str(), O_WRONLY | O_CLOEXEC);  // cgroup v1 only
+        g->join_locks_ = g->join_fd_ < 0;
+        if (g->join_fd_ < 0) g->join_fd_ = ::open((path + "/cgroup.procs").c_str(), O_WRONLY | O_CLOEXEC);
+        if (g->join_fd_ < 0) {
             ::rmdir(path.c_str());
             g->path_.clear();
             continue;
@@ -248,7 +252,7 @@ void Cgroup::kill_all() {
 Cgroup::~Cgroup() {
     if (path_.empty()) return;
     kill_all();
-    if (procs_fd_ >= 0) ::close(procs_fd_);
+    if (join_fd_ >= 0) ::close(join_fd_);
     for (int i = 0; i < 100 && ::rmdir(path_.c_str()) != 0 && errno == EBUSY; ++i)
         std::this_thread::sleep_for(std::chrono::milliseconds(5));
 }

@@ -43,9 +43,16 @@ class Cgroup {
 public:
     static std::unique_ptr<Cgroup> create(const std::string& name, int pids_max);
     ~Cgroup();  // kills what is left inside and removes the group
-    /// A descriptor on cgroup.procs that a child writes its own pid to
-    /// before exec (the descriptor is not inherited past exec).
-    int procs_fd() const { return procs_fd_; }
+    /// A descriptor a child writes "0" to before exec to join the group
+    /// (it is not inherited past exec). With cgroup v1 it is the group's
+    /// `tasks` file: a single-threaded process that moves only itself does
+    /// not take the kernel's threadgroup lock, whose first taking in a
+    /// while waits for an RCU grace period (5-20 ms here; 0.04 ms without).
+    /// With cgroup v2 it is cgroup.procs.
+    int join_fd() const { return join_fd_; }
+    /// Whether joining takes the threadgroup lock (cgroup v2's cgroup.procs):
+    /// then a CgroupWarmer keeps it fast.
+    bool join_locks() const { return join_locks_; }
     std::vector<int> pids() const;
     /// How many forks the cap refused so far.
     long refused() const;
@@ -54,13 +61,15 @@ public:
 
 private:
     std::string path_;
-    int procs_fd_ = -1;
+    int join_fd_ = -1;
+    bool join_locks_ = true;
 };
 
-/// Keeps moves into a pids cgroup fast while a Session runs programs. With
-/// cgroup v1 a move takes the kernel's threadgroup lock for writing, and
-/// the first one in a while waits for an RCU grace period first (5-20 ms
-/// here); a move within ~15 ms of the last one does not. A child of ours
+/// Keeps moves into a pids cgroup fast while a Session runs programs, where
+/// a move takes the kernel's threadgroup lock for writing (cgroup v2's
+/// cgroup.procs; with v1 a child joins through `tasks` without it, and
+/// start() returns null): the first move in a while waits for an RCU grace
+/// period (5-20 ms), a move within ~15 ms of the last one does not. A child of ours
 /// moves itself into a scratch group (wirelab-<pid>-0) and writes itself
 /// there again every few milliseconds, so the learner's program moves into
 /// its own group in microseconds. It stops kLinger after the last keep(),
@@ -68,7 +77,8 @@ private:
 /// and removes the group).
 class CgroupWarmer {
 public:
-    /// Null where no group can be made (or WIRELAB_NO_CGROUP is set).
+    /// Null where no group can be made (or WIRELAB_NO_CGROUP is set), and
+    /// where joining one takes no lock (cgroup v1).
     static std::unique_ptr<CgroupWarmer> start();
     /// A case starts or ended: stay warm for kLinger from now.
     void keep();

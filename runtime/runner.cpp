@@ -275,7 +275,7 @@ void Process::start(std::function<void(CaseOutcome)> done) {
     std::string cwd = m.spec.cwd.string();
     become_subreaper();
     if (!m.spec.cgroup_name.empty()) m.cgroup = Cgroup::create(m.spec.cgroup_name, m.spec.limits.processes);
-    const int cg_fd = m.cgroup ? m.cgroup->procs_fd() : -1;
+    const int cg_fd = m.cgroup ? m.cgroup->join_fd() : -1;
     struct Rl {
         int resource;
         rlim_t soft, hard;
@@ -309,13 +309,9 @@ void Process::start(std::function<void(CaseOutcome)> done) {
         // Child: only async-signal-safe calls from here to exec.
         ::setpgid(0, 0);
         if (cg_fd >= 0) {
-            // Into the run's cgroup before anything else can fork.
-            char digits[24];
-            int n = 0;
-            for (pid_t v = ::getpid(); v > 0; v /= 10) digits[n++] = static_cast<char>('0' + v % 10);
-            char text[24];
-            for (int i = 0; i < n; ++i) text[i] = digits[n - 1 - i];
-            (void)!::write(cg_fd, text, static_cast<std::size_t>(n));
+            // Into the run's cgroup before anything else can fork: "0" is
+            // the writer itself, the only thread of this process.
+            (void)!::write(cg_fd, "0", 1);
         }
         for (const Rl& r : rls) {
             rlimit cur{};

@@ -122,15 +122,41 @@ bool in_group(const std::string& group, int pid) {
 }
 }  // namespace
 
-TEST_CASE("the cgroup warmer stays in its scratch group until told to stop and leaves nothing behind") {
+TEST_CASE("a program joins its cgroup with one write; the warmer runs only where joining takes the kernel's lock") {
     auto probe = Cgroup::create("wirelab-" + std::to_string(::getpid()) + "-99", 64);
     if (!probe) {
         WARN("no pids cgroup can be made here: the warmer has nothing to do");
         CHECK(CgroupWarmer::start() == nullptr);
         return;
     }
+    // A child joins as the runner's
+    // children do ("0": itself), and the whole process is in the group.
+    int hold[2];
+    REQUIRE(::pipe(hold) == 0);
+    pid_t joined = ::fork();
+    if (joined == 0) {
+        ::close(hold[1]);
+        if (::write(probe->join_fd(), "0", 1) != 1) ::_exit(3);
+        char c;
+        (void)!::read(hold[0], &c, 1);
+        ::_exit(0);
+    }
+    ::close(hold[0]);
+    for (int tries = 0; tries < 2000 && !in_group(probe->path(), joined); ++tries) ::usleep(1000);
+    CHECK(in_group(probe->path(), joined));
+    ::close(hold[1]);
+    int joined_status = 0;
+    REQUIRE(::waitpid(joined, &joined_status, 0) == joined);
+    CHECK(WIFEXITED(joined_status));
+    CHECK(WEXITSTATUS(joined_status) == 0);
+    bool locks = probe->join_locks();
     std::string parent = probe->path().substr(0, probe->path().rfind('/'));
     probe.reset();
+    if (!locks) {
+        INFO("cgroup v1: the program joins through tasks, without the lock the warmer is for");
+        CHECK(CgroupWarmer::start() == nullptr);
+        return;
+    }
     std::string scratch = parent + "/wirelab-" + std::to_string(::getpid()) + "-0";
     for (int i = 0; i < 2; ++i) {
         auto w = CgroupWarmer::start();
@@ -150,7 +176,7 @@ TEST_CASE("the cgroup warmer stays in its scratch group until told to stop and l
         REQUIRE(g);
         pid_t child = ::fork();
         if (child == 0) {
-            (void)!::write(g->procs_fd(), "0", 1);
+            (void)!::write(g->join_fd(), "0", 1);
             ::_exit(0);
         }
         int status = 0;
