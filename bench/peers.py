@@ -419,7 +419,7 @@ def memory(peers, a):
     return out
 
 
-def check_cost(a, tmp, runs=11):
+def check_cost(a, tmp, runs=21):
     """`wirelab check rest-cars solution.py` against the same script run
     alone against a running `wirelab up`, in pairs (which goes first
     alternates): the extra time is the median of the pairs' differences,

@@ -184,8 +184,7 @@ Journal::Journal(const std::filesystem::path& file, std::optional<std::chrono::s
     // does: its ~1.5 ms can overlap the Session making its services where a
     // second core is free. opened() waits for it and says why it failed;
     // what is written before waits in the queue behind it.
-    queue_.push_back({[this] { open(); }, 0});
-    ++pushed_;
+    hand_over([this] { open(); });
     writer_ = std::thread([this] { writer_loop(); });
     set_meta("schema_version", std::to_string(schema_version));
     set_meta("status", "running");
@@ -251,39 +250,73 @@ std::int64_t Journal::next_id(const char* table) {
 
 template <class F>
 void Journal::write(F&& f, std::size_t bytes) {
+    // Checked without the lock: a write staged as the writer fails is
+    // dropped when it is handed over.
+    Op op;
+    op.run = [this, f = std::forward<F>(f)]() mutable {
+        begin();
+        f();
+    };
+    op.bytes = bytes;
+    stage(std::move(op));
+}
+
+void Journal::stage(Op&& op) {
+    if (failed_.load(std::memory_order_relaxed)) return;
+    staged_.bytes += op.bytes;
+    staged_.ops.push_back(std::move(op));
+    // The writer is woken for a batch, not for each row (a wake-up per row
+    // would cost a context switch per row, and the lock taken per row cost
+    // 3% of the serving thread under load); the tick's commit() hands over
+    // whatever is left.
+    if (staged_.ops.size() >= kBatchOps || staged_.bytes >= kQueueBytes / 8) hand_over();
+}
+
+void Journal::hand_over(std::function<void()> op) {
     std::vector<std::vector<Op>> done;  // freed here, after the lock
+    bool woke = false;
     {
         std::unique_lock lock(mu_);
         done.swap(done_ops_);
-        if (!error_.empty()) return;
-        room_cv_.wait(lock, [&] {
-            return (queue_.size() < kQueueOps && queued_bytes_ + bytes <= kQueueBytes) || queue_.empty() ||
-                   !error_.empty();
-        });
-        queue_.push_back({[this, f = std::forward<F>(f)]() mutable {
-                              begin();
-                              f();
-                          },
-                          bytes});
-        queued_bytes_ += bytes;
-        ++pushed_;
-        // The writer is woken for a batch, not for each row (a wake-up per
-        // row would cost a context switch per row); the tick's commit()
-        // wakes it for whatever is left.
-        if (queue_.size() < kBatchOps && queued_bytes_ < kQueueBytes / 8) return;
+        if (!staged_.ops.empty() && error_.empty()) {
+            std::size_t n = staged_.ops.size();
+            room_cv_.wait(lock, [&] {
+                return (queued_ops_ + n <= kQueueOps && queued_bytes_ + staged_.bytes <= kQueueBytes) ||
+                       queue_.empty() || !error_.empty();
+            });
+            if (error_.empty()) {
+                queued_ops_ += n;
+                queued_bytes_ += staged_.bytes;
+                pushed_ += n;
+                queue_.push_back(std::move(staged_));
+                woke = true;
+            }
+        }
+        if (op && error_.empty()) {
+            Batch one;
+            one.ops.emplace_back().run = std::move(op);
+            ++queued_ops_;
+            ++pushed_;
+            queue_.push_back(std::move(one));
+            woke = true;
+        }
     }
-    work_cv_.notify_one();
+    // The next batch in a vector the writer has run, its room kept.
+    staged_.ops.clear();
+    staged_.bytes = 0;
+    if (staged_.ops.capacity() == 0 && !done.empty()) {
+        staged_.ops = std::move(done.back());
+        done.pop_back();
+        staged_.ops.clear();
+    }
+    if (woke) work_cv_.notify_one();
 }
 
 void Journal::write_and_wait(std::function<void()> f) {
-    std::uint64_t mine;
-    {
-        std::lock_guard lock(mu_);
-        queue_.push_back({std::move(f), 0});
-        mine = ++pushed_;
-    }
-    work_cv_.notify_one();
+    hand_over(std::move(f));
     std::unique_lock lock(mu_);
+    // A failed journal took no more; what was queued before it ran or was dropped.
+    std::uint64_t mine = pushed_;
     done_cv_.wait(lock, [&] { return done_ >= mine; });
 }
 
@@ -292,22 +325,19 @@ void Journal::writer_loop() {
     for (;;) {
         work_cv_.wait(lock, [&] { return !queue_.empty() || stopping_; });
         if (queue_.empty()) return;
-        // A few hundred writes at a time: a producer waiting for room
-        // (the queue full) waits for one such batch, not for the queue.
-        std::vector<Op> batch;
-        batch.reserve(std::min(queue_.size(), kBatchOps));
-        while (!queue_.empty() && batch.size() < kBatchOps) {
-            queued_bytes_ -= queue_.front().bytes;
-            batch.push_back(std::move(queue_.front()));
-            queue_.pop_front();
-        }
+        // A batch at a time: a producer waiting for room (the queue full)
+        // waits for one such batch, not for the queue.
+        std::vector<Op> batch = std::move(queue_.front().ops);
+        queued_bytes_ -= queue_.front().bytes;
+        queued_ops_ -= batch.size();
+        queue_.pop_front();
         lock.unlock();
         room_cv_.notify_all();
         for (Op& op : batch) {
             // A failed journal takes no more writes; what waits is told.
             if (!failed_.load(std::memory_order_relaxed)) {
                 try {
-                    op.run();
+                    run_op(op);
                 } catch (const std::exception& e) {
                     fail(e.what());
                 }
@@ -316,11 +346,31 @@ void Journal::writer_loop() {
         lock.lock();
         done_ += batch.size();
         // What the writes hold was allocated by the producer: it frees them
-        // at its next write. Freed here, each free took the producer's
+        // at its next hand-over. Freed here, each free took the producer's
         // malloc arena lock, and the producer waited on it (futex waits:
         // 4.5% of wirelab's samples under load).
         done_ops_.push_back(std::move(batch));
         done_cv_.notify_all();
+    }
+}
+
+void Journal::run_op(Op& op) {
+    switch (op.kind) {
+    case Op::Run:
+        op.run();
+        break;
+    case Op::Chunk: {
+        begin();
+        auto& s = *ins_chunk_;
+        s.bind(1, op.a).bind_borrowed(2, op.dir == 0 ? "in" : "out").bind(3, op.b).bind(4, op.c);
+        s.bind_blob_borrowed(5, op.data);
+        s.exec_rebound();
+        break;
+    }
+    case Op::Insert:
+        begin();
+        insert_now(op.row, op.a, op.b);
+        break;
     }
 }
 
@@ -351,13 +401,7 @@ void Journal::commit_now() {
 }
 
 void Journal::commit() {
-    {
-        std::lock_guard lock(mu_);
-        if (!error_.empty()) return;
-        queue_.push_back({[this] { commit_now(); }, 0});
-        ++pushed_;
-    }
-    work_cv_.notify_one();
+    hand_over([this] { commit_now(); });
 }
 
 void Journal::flush() {
@@ -506,19 +550,16 @@ void Journal::chunk_from(std::int64_t conn, Dir dir, std::string_view bytes, std
         c.truncated[d] = true;
     }
     std::size_t n = bytes.size();
-    std::string data;
+    Op op;
+    op.kind = Op::Chunk;
     if (owned)
-        owned->resize(n), data = std::move(*owned);
+        owned->resize(n), op.data = std::move(*owned);
     else
-        data = std::string(bytes);
-    write(
-        [this, conn, d, t = t_us >= 0 ? t_us : now(), offset, data = std::move(data)] {
-            auto& s = *ins_chunk_;
-            s.bind(1, conn).bind_borrowed(2, d == 0 ? "in" : "out").bind(3, t).bind(4, offset);
-            s.bind_blob_borrowed(5, data);
-            s.exec_rebound();
-        },
-        n);
+        op.data = std::string(bytes);
+    op.dir = d;
+    op.a = conn, op.b = t_us >= 0 ? t_us : now(), op.c = offset;
+    op.bytes = n;
+    stage(std::move(op));
 }
 
 void Journal::close_connection(std::int64_t conn, const std::string& closed_by,
@@ -826,7 +867,12 @@ std::int64_t Journal::insert(const char* table, std::span<const char* const> col
 
 std::int64_t Journal::queue_row(Row row, std::size_t bytes) {
     std::int64_t id = next_id(row.table);
-    write([this, id, case_id = case_id_, row = std::move(row)] { insert_now(row, id, case_id); }, bytes);
+    Op op;
+    op.kind = Op::Insert;
+    op.a = id, op.b = case_id_;
+    op.row = std::move(row);
+    op.bytes = bytes;
+    stage(std::move(op));
     return id;
 }
 

@@ -317,8 +317,10 @@ private:
     std::int64_t stored_header_list_id(const std::string& text);             // writer thread
     std::int64_t header_field_id(const std::string& name, const std::string& value);  // writer thread
     /// Queues `f` for the writer thread (it runs in the open transaction;
-    /// not at all once the journal has failed). Waits while the queue is
-    /// full: at most kQueueOps writes or kQueueBytes (`bytes` is what f holds).
+    /// not at all once the journal has failed): staged, and handed over
+    /// with kBatchOps others (or kQueueBytes / 8 of them) or at the next
+    /// commit() or flush(). Waits while the queue is full: at most
+    /// kQueueOps writes or kQueueBytes (`bytes` is what f holds).
     template <class F>
     void write(F&& f, std::size_t bytes = 0);
     static constexpr std::size_t kQueueOps = 4096, kQueueBytes = 4u << 20, kBatchOps = 256;
@@ -334,7 +336,32 @@ private:
     void reload_ids();      // writer thread, the io thread waiting
     void merge_replica_now(const std::filesystem::path& other, int replica);  // writer thread
 
+    /// A write on its way to the writer. A chunk and a row are held as
+    /// they are, without a std::function around them (which allocated for
+    /// each, on the serving thread).
+    struct Op {
+        enum Kind : unsigned char { Run, Chunk, Insert } kind = Run;
+        int dir = 0;                            // Chunk: 0 in, 1 out
+        std::int64_t a = 0, b = 0, c = 0;      // Chunk: connection, t_us, offset; Insert: id, case_id
+        std::size_t bytes = 0;                  // what it holds
+        std::function<void()> run;              // Run
+        std::string data;                       // Chunk
+        Row row;                                // Insert
+    };
+    void stage(Op&& op);
+    void run_op(Op& op);  // writer thread
+    struct Batch {
+        std::vector<Op> ops;
+        std::size_t bytes = 0;  // what they hold
+    };
+
     // The io thread's side.
+    /// write()s not yet handed to the writer: given a batch at a time, the
+    /// lock is taken once per batch, not once per row.
+    Batch staged_;
+    /// Hands the staged writes to the writer (waiting for room), then `op`
+    /// if given; wakes the writer.
+    void hand_over(std::function<void()> op = nullptr);
     std::filesystem::path file_;
     std::chrono::steady_clock::time_point start_;
     bool traffic_ = true;
@@ -372,13 +399,9 @@ private:
     // Between them.
     mutable std::mutex mu_;
     std::condition_variable work_cv_, room_cv_, done_cv_;
-    struct Op {
-        std::function<void()> run;
-        std::size_t bytes;
-    };
-    std::deque<Op> queue_;
+    std::deque<Batch> queue_;
     std::vector<std::vector<Op>> done_ops_;  // run by the writer, for the producer to free
-    std::size_t queued_bytes_ = 0;
+    std::size_t queued_ops_ = 0, queued_bytes_ = 0;
     std::uint64_t pushed_ = 0, done_ = 0;
     bool stopping_ = false;
     std::string error_;
