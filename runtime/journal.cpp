@@ -250,8 +250,6 @@ std::int64_t Journal::next_id(const char* table) {
 
 template <class F>
 void Journal::write(F&& f, std::size_t bytes) {
-    // Checked without the lock: a write staged as the writer fails is
-    // dropped when it is handed over.
     Op op;
     op.run = [this, f = std::forward<F>(f)]() mutable {
         begin();
@@ -262,6 +260,8 @@ void Journal::write(F&& f, std::size_t bytes) {
 }
 
 void Journal::stage(Op&& op) {
+    // Checked without the lock: a write staged as the writer fails is
+    // dropped when it is handed over.
     if (failed_.load(std::memory_order_relaxed)) return;
     staged_.bytes += op.bytes;
     staged_.ops.push_back(std::move(op));
@@ -273,32 +273,24 @@ void Journal::stage(Op&& op) {
 }
 
 void Journal::hand_over(std::function<void()> op) {
+    if (op) staged_.ops.emplace_back().run = std::move(op);
+    if (staged_.ops.empty()) return;
     std::vector<std::vector<Op>> done;  // freed here, after the lock
-    bool woke = false;
+    bool handed = false;
     {
         std::unique_lock lock(mu_);
         done.swap(done_ops_);
-        if (!staged_.ops.empty() && error_.empty()) {
-            std::size_t n = staged_.ops.size();
-            room_cv_.wait(lock, [&] {
-                return (queued_ops_ + n <= kQueueOps && queued_bytes_ + staged_.bytes <= kQueueBytes) ||
-                       queue_.empty() || !error_.empty();
-            });
-            if (error_.empty()) {
-                queued_ops_ += n;
-                queued_bytes_ += staged_.bytes;
-                pushed_ += n;
-                queue_.push_back(std::move(staged_));
-                woke = true;
-            }
-        }
-        if (op && error_.empty()) {
-            Batch one;
-            one.ops.emplace_back().run = std::move(op);
-            ++queued_ops_;
-            ++pushed_;
-            queue_.push_back(std::move(one));
-            woke = true;
+        std::size_t n = staged_.ops.size();
+        room_cv_.wait(lock, [&] {
+            return (queued_ops_ + n <= kQueueOps && queued_bytes_ + staged_.bytes <= kQueueBytes) ||
+                   queue_.empty() || !error_.empty();
+        });
+        if (error_.empty()) {
+            queued_ops_ += n;
+            queued_bytes_ += staged_.bytes;
+            pushed_ += n;
+            queue_.push_back(std::move(staged_));
+            handed = true;
         }
     }
     // The next batch in a vector the writer has run, its room kept.
@@ -309,7 +301,7 @@ void Journal::hand_over(std::function<void()> op) {
         done.pop_back();
         staged_.ops.clear();
     }
-    if (woke) work_cv_.notify_one();
+    if (handed) work_cv_.notify_one();
 }
 
 void Journal::write_and_wait(std::function<void()> f) {

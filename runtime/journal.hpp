@@ -359,8 +359,8 @@ private:
     /// write()s not yet handed to the writer: given a batch at a time, the
     /// lock is taken once per batch, not once per row.
     Batch staged_;
-    /// Hands the staged writes to the writer (waiting for room), then `op`
-    /// if given; wakes the writer.
+    /// Hands the staged writes to the writer, with `op` after them if
+    /// given (waiting for room); wakes the writer.
     void hand_over(std::function<void()> op = nullptr);
     std::filesystem::path file_;
     std::chrono::steady_clock::time_point start_;
