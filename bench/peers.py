@@ -251,7 +251,7 @@ def main():
     ap.add_argument("--seconds", type=int, default=3)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--out", default=os.path.join(HERE, "RESULTS.md"))
-    ap.add_argument("--only", default="rest,cost,startup,memory,check,journal")
+    ap.add_argument("--only", default="rest,cost,micro,startup,memory,check,journal")
     a = ap.parse_args()
     a.wirelab = os.path.abspath(a.wirelab)
     parts = set(a.only.split(","))
@@ -266,6 +266,8 @@ def main():
             results["rest"] = rest(peers, a, post)
         if "cost" in parts:
             results["journal_cost"] = journal_cost(peers, a, post)
+        if "micro" in parts:
+            results["journal_micro"] = journal_micro(a)
         if "startup" in parts:
             results["startup"] = startup(peers, a)
         if "memory" in parts:
@@ -353,6 +355,22 @@ def journal_cost(peers, a, post, rounds=6):
     return out
 
 
+def journal_micro(a):
+    """bench/floor/journal_micro (beside the wirelab binary's build): the
+    journal alone, without sockets, the CPU time an exchange costs the
+    serving thread and the writer thread, and its bytes on disk."""
+    exe = os.path.join(os.path.dirname(os.path.dirname(a.wirelab)), "bench", "floor", "journal_micro")
+    if not os.path.exists(exe):
+        print(f"journal_micro: {exe} is not built (the release preset builds it)", flush=True)
+        return []
+    out = subprocess.run([exe, "--repeat", str(max(3, a.repeat))], capture_output=True, text=True, check=True).stdout
+    rows = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+    for row in rows:
+        print(f"journal alone, {row['kind']}: serving thread +{row['serving_us']:.2f} us, writer {row['writer_us']:.2f} us, "
+              f"{row['bytes']:.0f} bytes per exchange", flush=True)
+    return rows
+
+
 def db_stats(db):
     con = sqlite3.connect(db)
     n = con.execute("SELECT count(*) FROM http").fetchone()[0]
@@ -364,10 +382,18 @@ def db_stats(db):
             con.execute("SELECT coalesce(sum(length(data)), 0) FROM bodies").fetchone()[0]
     else:
         bodies = sent
-    raw = con.execute("SELECT coalesce(sum(length(data)), 0) FROM chunks").fetchone()[0]
+    # The raw bytes stored as such (schema 4: those of an exchange that went
+    # in one read and one write are rebuilt from its row, not stored; the
+    # `chunks` view would rebuild every one of them to count it).
+    raw_table = "chunk_rows" if con.execute("SELECT 1 FROM sqlite_master WHERE name = 'chunk_rows'").fetchone() \
+        else "chunks"
+    raw = con.execute(f"SELECT coalesce(sum(length(data)), 0) FROM {raw_table}").fetchone()[0]
+    rebuilt = con.execute("SELECT count(req_chunk_id) + count(resp_chunk_id) FROM http_exchanges").fetchone()[0] \
+        if raw_table == "chunk_rows" else 0
     con.close()
     size = sum(os.path.getsize(db + ext) for ext in ("", "-wal") if os.path.exists(db + ext))
-    return {"exchanges": n, "bytes": size, "http_bodies": bodies, "http_bodies_sent": sent, "raw_chunks": raw}
+    return {"exchanges": n, "bytes": size, "http_bodies": bodies, "http_bodies_sent": sent, "raw_chunks": raw,
+            "rebuilt_chunks": rebuilt}
 
 
 def startup(peers, a):
@@ -537,9 +563,13 @@ def render(r, a):
                 L.append(f"| {req} | {c} | {ratio(js)} | {ratio(mb)} | {ratio(bb)} | {cost} |")
         j = next((x["journal"] for x in r["rest"] if "journal" in x), None)
         if j and j["exchanges"]:
+            rebuilt = j.get("rebuilt_chunks", 0)
             L += ["", f"Journal of the wirelab run above: {j['exchanges']:,} exchanges, {j['bytes'] / j['exchanges']:.0f} "
-                  f"bytes per exchange on disk; of these {j['raw_chunks'] / j['exchanges']:.0f} are the raw bytes of the "
-                  f"connection (request and response, headers included) and {j['http_bodies'] / j['exchanges']:.0f} the "
+                  f"bytes per exchange on disk; of these {j['raw_chunks'] / j['exchanges']:.0f} are raw bytes of the "
+                  f"connection stored as such (request and response, headers included"
+                  + (f"; {rebuilt:,} reads and writes, {100 * rebuilt / (2 * j['exchanges']):.1f}% of them, are rebuilt "
+                     "from their exchange's row and not stored again" if rebuilt else "")
+                  + f") and {j['http_bodies'] / j['exchanges']:.0f} the "
                   f"bodies again in the http table (of {j.get('http_bodies_sent', j['http_bodies']) / j['exchanges']:.0f} "
                   f"sent: a body that repeats is stored once); the rest, "
                   f"{(j['bytes'] - j['raw_chunks'] - j['http_bodies']) / j['exchanges']:.0f} bytes, is the rows and indexes."]
@@ -554,6 +584,16 @@ def render(r, a):
             L.append(f"| {c['request']} | {100 * c['cost']:.0f}% | {beast} | " +
                      ", ".join(f"{p['with']:,.0f} / {p['without']:,.0f}" + (f" / {p['beast']:,.0f}" if "beast" in p else "")
                                for p in c["rounds"]) + " |")
+    if r.get("journal_micro"):
+        L += ["", "### The journal alone (bench/floor/journal_micro)", "",
+              "What recording one exchange costs, without sockets: the journal fed what the http service feeds it for "
+              "wrk's GET /cars/1 and POST /cars at 50 connections (the same bytes read and written, the same rows), "
+              "committed every 1,000 exchanges. The serving thread's part is its CPU time with the traffic journal on "
+              "less the same loop with it off; the writer's is the rest of the process's. Medians of "
+              f"{max(3, r['repeat'])} runs of 200,000 exchanges.", "",
+              "| exchange | serving thread µs | writer thread µs | bytes on disk |", "|---|---|---|---|"]
+        L += [f"| {m['kind'].upper()} | {m['serving_us']:.2f} | {m['writer_us']:.2f} | {m['bytes']:.0f} |"
+              for m in r["journal_micro"]]
     if "startup" in r:
         s = r["startup"]
         L += ["", "## Start-up: from the process start until every service answers", "",

@@ -1,8 +1,11 @@
 #include "runtime/journal.hpp"
 
 #include "runtime/journal_reader.hpp"
+#include "runtime/text.hpp"
 
 #include <algorithm>
+#include <charconv>
+#include <cstdio>
 #include <future>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
@@ -31,16 +34,42 @@ namespace {
 // would store each twice. A body of 256 bytes or more is stored in
 // `bodies`, once while the writer remembers it (GET /cars answers the same
 // 12 KB every time), and the row holds its id in <column>_id.
+//
+// Version 4: a read or write of an HTTP connection that is exactly its
+// exchange's request or response is not stored as a row of its own: the
+// exchange's row holds its id, time and offset (req_chunk_id, ...) and the
+// `chunks` view, over `chunk_rows` and those, rebuilds its bytes from the
+// exchange (an exchange was three rows and its bytes twice: 688 bytes on
+// disk for a GET /cars/1, of which 363 the bytes again). A field whose
+// value names one message (a POST's Location and ETag) is stored once with
+// no value, its value kept in the row (<side>_values, by the field's place
+// in the list): a POST's list is the same list each time instead of a new
+// list and two new fields.
 // The view's and the trigger's SQL for one header list column and one body
 // column (each written once for the request's and the response's).
 //
+// A field's value: its own, or the row's for the field's place in the list.
+#define FIELD_VALUE(c) "coalesce(f.value, json_extract(e." c "_values, '$.\"' || j.key || '\"'))"
+// The fields of the list in e.<c>_headers_id, in their order, as `expr`.
+#define LIST_FIELDS(c, expr)                                                                         \
+    "SELECT " expr " AS p FROM header_lists l, json_each(l.fields) j, header_fields f\n"            \
+    "    WHERE l.id = e." c "_headers_id AND f.id = j.value ORDER BY j.key"
 // The list's JSON text, rebuilt from its fields in their order.
-#define LIST_JSON(c)                                                                                         \
-    "CASE WHEN e." c "_id IS NOT NULL THEN (SELECT json_group_array(json(p)) FROM (\n"                        \
-    "    SELECT json_array(f.name, f.value) AS p FROM header_lists l, json_each(l.fields) j, header_fields f\n" \
-    "    WHERE l.id = e." c "_id AND f.id = j.value ORDER BY j.key)) END"
+#define LIST_JSON(c)                                                                                 \
+    "CASE WHEN e." c "_headers_id IS NOT NULL THEN (SELECT json_group_array(json(p)) FROM (\n    " \
+    LIST_FIELDS(c, "json_array(f.name, " FIELD_VALUE(c) ")") ")) END"
+// The list's lines as they went over the wire: "Name: value\r\n" each.
+#define LIST_WIRE(c) \
+    "coalesce((SELECT group_concat(p, '') FROM (" LIST_FIELDS(c, "f.name || ': ' || " FIELD_VALUE(c) " || char(13, 10)") ")), '')"
 // The body, in its row or in `bodies`.
 #define BODY(c) "coalesce(e." c ", (SELECT b.data FROM bodies b WHERE b.id = e." c "_id))"
+// A request and a response as they went over the wire.
+#define REQUEST_WIRE                                                                                       \
+    "CAST(e.method || ' ' || e.target || ' HTTP/' || e.version || char(13, 10) || " LIST_WIRE("req")     \
+    " || char(13, 10) || coalesce(" BODY("req_body") ", '') AS BLOB)"
+#define RESPONSE_WIRE                                                                                      \
+    "CAST('HTTP/' || e.version || ' ' || e.status || ' ' || e.reason || char(13, 10) || " LIST_WIRE("resp") \
+    " || char(13, 10) || coalesce(" BODY("resp_body") ", '') AS BLOB)"
 // NEW.<c>'s fields stored as new ones, in order, and a new list of their ids
 // (the last json_array_length fields stored).
 #define STORE_LIST(c)                                                                                         \
@@ -74,11 +103,11 @@ CREATE TABLE connections(
   opened_us INTEGER NOT NULL, closed_us INTEGER, closed_by TEXT, close_kind TEXT,
   bytes_in INTEGER NOT NULL DEFAULT 0, bytes_out INTEGER NOT NULL DEFAULT 0,
   in_truncated INTEGER NOT NULL DEFAULT 0, out_truncated INTEGER NOT NULL DEFAULT 0, replica INTEGER);
-CREATE TABLE chunks(
+CREATE TABLE chunk_rows(
   id INTEGER PRIMARY KEY, connection_id INTEGER NOT NULL,
   dir TEXT NOT NULL CHECK (dir IN ('in', 'out')), t_us INTEGER NOT NULL,
   offset INTEGER NOT NULL, data BLOB NOT NULL);
-CREATE TABLE header_fields(id INTEGER PRIMARY KEY, name TEXT NOT NULL, value TEXT NOT NULL);
+CREATE TABLE header_fields(id INTEGER PRIMARY KEY, name TEXT NOT NULL, value TEXT);
 CREATE TABLE header_lists(id INTEGER PRIMARY KEY, fields TEXT NOT NULL);
 CREATE TABLE http_exchanges(
   id INTEGER PRIMARY KEY, case_id INTEGER, service TEXT NOT NULL,
@@ -86,19 +115,30 @@ CREATE TABLE http_exchanges(
   method TEXT, target TEXT, path TEXT, query TEXT, version TEXT,
   req_headers_id INTEGER, req_body BLOB, req_body_truncated INTEGER NOT NULL DEFAULT 0,
   status INTEGER, reason TEXT, resp_headers_id INTEGER, resp_body BLOB,
-  resp_body_truncated INTEGER NOT NULL DEFAULT 0, error TEXT, req_body_id INTEGER, resp_body_id INTEGER);
+  resp_body_truncated INTEGER NOT NULL DEFAULT 0, error TEXT, req_body_id INTEGER, resp_body_id INTEGER,
+  req_values TEXT, resp_values TEXT,
+  req_chunk_id INTEGER, req_chunk_us INTEGER, req_chunk_offset INTEGER,
+  resp_chunk_id INTEGER, resp_chunk_us INTEGER, resp_chunk_offset INTEGER);
 CREATE TABLE bodies(id INTEGER PRIMARY KEY, data BLOB NOT NULL);
 CREATE VIEW http AS SELECT
   e.id AS id, e.case_id AS case_id, e.service AS service, e.connection_id AS connection_id, e.seq AS seq,
   e.started_us AS started_us, e.ended_us AS ended_us, e.method AS method, e.target AS target, e.path AS path,
   e.query AS query, e.version AS version,
-  )sql" LIST_JSON("req_headers") R"sql( AS req_headers,
+  )sql" LIST_JSON("req") R"sql( AS req_headers,
   )sql" BODY("req_body") R"sql( AS req_body,
   e.req_body_truncated AS req_body_truncated, e.status AS status, e.reason AS reason,
-  )sql" LIST_JSON("resp_headers") R"sql( AS resp_headers,
+  )sql" LIST_JSON("resp") R"sql( AS resp_headers,
   )sql" BODY("resp_body") R"sql( AS resp_body,
   e.resp_body_truncated AS resp_body_truncated, e.error AS error
   FROM http_exchanges e;
+CREATE VIEW chunks AS
+  SELECT id, connection_id, dir, t_us, offset, data FROM chunk_rows
+  UNION ALL
+  SELECT e.req_chunk_id, e.connection_id, 'in', e.req_chunk_us, e.req_chunk_offset, )sql" REQUEST_WIRE R"sql(
+    FROM http_exchanges e WHERE e.req_chunk_id IS NOT NULL
+  UNION ALL
+  SELECT e.resp_chunk_id, e.connection_id, 'out', e.resp_chunk_us, e.resp_chunk_offset, )sql" RESPONSE_WIRE R"sql(
+    FROM http_exchanges e WHERE e.resp_chunk_id IS NOT NULL;
 CREATE TRIGGER http_insert INSTEAD OF INSERT ON http BEGIN
 )sql" STORE_LIST("req_headers") STORE_LIST("resp_headers")
 R"sql(  INSERT INTO http_exchanges(id, case_id, service, connection_id, seq, started_us, ended_us, method, target,
@@ -142,24 +182,35 @@ CREATE TABLE events(
   connection_id INTEGER, kind TEXT NOT NULL, detail TEXT);
 COMMIT;
 )sql";
+#undef FIELD_VALUE
+#undef LIST_FIELDS
 #undef LIST_JSON
+#undef LIST_WIRE
 #undef BODY
+#undef REQUEST_WIRE
+#undef RESPONSE_WIRE
 #undef STORE_LIST
 
 // Made at the end of each case and of the run (Journal::index_now), not
 // kept up while traffic flows: with 50 connections each commit rewrote a
 // leaf of it per connection and direction (GET /cars/1 at 50 connections,
 // A/B: 27k/s with it, 30k/s without).
-const char* kChunkIndex = "CREATE INDEX IF NOT EXISTS chunks_by_connection ON chunks(connection_id, dir, offset)";
+// The exchanges' index serves the `chunks` view's rows rebuilt from them.
+const char* kChunkIndex =
+    "CREATE INDEX IF NOT EXISTS chunks_by_connection ON chunk_rows(connection_id, dir, offset);"
+    "CREATE INDEX IF NOT EXISTS http_by_connection ON http_exchanges(connection_id)";
 
+// http_exchanges' columns: req_headers and resp_headers are bound as
+// <column>_id, as the bodies stored apart are.
 const char* kHttpColumns[] = {"service", "connection_id", "seq", "started_us", "ended_us",
                               "method", "target", "path", "query", "version",
                               "req_headers", "req_body", "req_body_truncated", "status",
                               "reason", "resp_headers", "resp_body", "resp_body_truncated",
-                              "error"};
-// Columns whose JSON text is stored once in header_lists, the row holding
-// its id in <column>_id.
-bool interned(std::string_view column) { return column == "req_headers" || column == "resp_headers"; }
+                              "error", "req_values", "resp_values",
+                              "req_chunk_id", "req_chunk_us", "req_chunk_offset",
+                              "resp_chunk_id", "resp_chunk_us", "resp_chunk_offset"};
+const char* kFieldColumns[] = {"name", "value"};
+const char* kListColumns[] = {"fields"};
 const char* kStepColumns[] = {"client", "connection_id", "idx", "action", "ok",
                               "expected", "got", "started_us", "ended_us"};
 const char* kSqlColumns[] = {"service", "connection_id", "seq", "t_us", "duration_us", "text", "params",
@@ -184,6 +235,8 @@ Journal::Journal(const std::filesystem::path& file, std::optional<std::chrono::s
     // does: its ~1.5 ms can overlap the Session making its services where a
     // second core is free. opened() waits for it and says why it failed;
     // what is written before waits in the queue behind it.
+    chunk_ids_ = &last_id_["chunks"];
+    exchange_ids_ = &last_id_["http_exchanges"];
     hand_over([this] { open(); });
     writer_ = std::thread([this] { writer_loop(); });
     set_meta("schema_version", std::to_string(schema_version));
@@ -204,7 +257,7 @@ void Journal::open() {
     // under load is 15.4-16.6 MB against 18.0-18.4 MB.
     db_->exec("PRAGMA synchronous=NORMAL; PRAGMA cache_size=-256;");
     ins_chunk_ = std::make_unique<sql::Stmt>(
-        *db_, "INSERT INTO chunks(connection_id, dir, t_us, offset, data) VALUES (?,?,?,?,?)");
+        *db_, "INSERT INTO chunk_rows(id, connection_id, dir, t_us, offset, data) VALUES (?,?,?,?,?,?)");
     ins_conn_ = std::make_unique<sql::Stmt>(
         *db_,
         "INSERT INTO connections(id, case_id, service, transport, role, local, peer, opened_us, pid) "
@@ -250,21 +303,25 @@ std::int64_t Journal::next_id(const char* table) {
 
 template <class F>
 void Journal::write(F&& f, std::size_t bytes) {
-    Op op;
-    op.run = [this, f = std::forward<F>(f)]() mutable {
-        begin();
-        f();
-    };
-    op.bytes = bytes;
-    stage(std::move(op));
+    stage(bytes, [&](Op& op) {
+        op.run = [this, f = std::forward<F>(f)]() mutable {
+            begin();
+            f();
+        };
+    });
 }
 
-void Journal::stage(Op&& op) {
+template <class Fill>
+void Journal::stage(std::size_t bytes, Fill&& fill) {
     // Checked without the lock: a write staged as the writer fails is
     // dropped when it is handed over.
     if (failed_.load(std::memory_order_relaxed)) return;
-    staged_.bytes += op.bytes;
-    staged_.ops.push_back(std::move(op));
+    staged_.bytes += bytes;
+    // Made in its place: an op is large, and most of its members are not
+    // this kind's.
+    Op& op = staged_.ops.emplace_back();
+    op.bytes = bytes;
+    fill(op);
     // The writer is woken for a batch, not for each row (a wake-up per row
     // would cost a context switch per row, and the lock taken per row cost
     // 3% of the serving thread under load); the tick's commit() hands over
@@ -293,6 +350,10 @@ void Journal::hand_over(std::function<void()> op) {
             handed = true;
         }
     }
+    // The exchanges the writer has run, for the next ones.
+    for (auto& batch : done)
+        for (Op& op : batch)
+            if (op.http && spare_exchanges_.size() < kBatchOps) spare_exchanges_.push_back(std::move(op.http));
     // The next batch in a vector the writer has run, its room kept.
     staged_.ops.clear();
     staged_.bytes = 0;
@@ -354,14 +415,18 @@ void Journal::run_op(Op& op) {
     case Op::Chunk: {
         begin();
         auto& s = *ins_chunk_;
-        s.bind(1, op.a).bind_borrowed(2, op.dir == 0 ? "in" : "out").bind(3, op.b).bind(4, op.c);
-        s.bind_blob_borrowed(5, op.data);
+        s.bind(1, op.d).bind(2, op.a).bind_borrowed(3, op.dir == 0 ? "in" : "out").bind(4, op.b).bind(5, op.c);
+        s.bind_blob_borrowed(6, op.data);
         s.exec_rebound();
         break;
     }
     case Op::Insert:
         begin();
         insert_now(op.row, op.a, op.b);
+        break;
+    case Op::Http:
+        begin();
+        insert_exchange(*op.http, op.a, op.b);
         break;
     }
 }
@@ -393,10 +458,14 @@ void Journal::commit_now() {
 }
 
 void Journal::commit() {
+    // A chunk held since before the last tick goes as it is: its exchange
+    // is slow, and a killed run loses at most the last tick.
+    release_held(tick_++);
     hand_over([this] { commit_now(); });
 }
 
 void Journal::flush() {
+    release_held();
     write_and_wait([this] {
         if (!failed_) commit_now();
     });
@@ -537,21 +606,56 @@ void Journal::chunk_from(std::int64_t conn, Dir dir, std::string_view bytes, std
         return;
     }
     std::size_t room = chunk_cap_ - static_cast<std::size_t>(offset);
-    if (bytes.size() > room) {
+    bool cut = bytes.size() > room;
+    if (cut) {
         bytes = bytes.substr(0, room);
         c.truncated[d] = true;
     }
-    std::size_t n = bytes.size();
-    Op op;
-    op.kind = Op::Chunk;
+    std::int64_t id = ++*chunk_ids_;
+    micros t = t_us >= 0 ? t_us : now();
+    if (c.http && !cut) {
+        // Held until the exchange: most are its request or response.
+        Held& h = c.held[d];
+        if (h.held) release(conn, c, d);
+        h.data.assign(bytes);
+        h.id = id, h.offset = offset, h.t_us = t, h.tick = tick_, h.held = true;
+        ++held_count_;
+        return;
+    }
     if (owned)
-        owned->resize(n), op.data = std::move(*owned);
-    else
-        op.data = std::string(bytes);
-    op.dir = d;
-    op.a = conn, op.b = t_us >= 0 ? t_us : now(), op.c = offset;
-    op.bytes = n;
-    stage(std::move(op));
+        owned->resize(bytes.size());
+    stage_chunk(conn, d, owned ? std::move(*owned) : std::string(bytes), t, offset, id);
+}
+
+void Journal::stage_chunk(std::int64_t conn, int dir, std::string data, micros t_us, std::int64_t offset,
+                          std::int64_t id) {
+    stage(data.size(), [&](Op& op) {
+        op.kind = Op::Chunk;
+        op.data = std::move(data);
+        op.dir = dir;
+        op.a = conn, op.b = t_us, op.c = offset, op.d = id;
+    });
+}
+
+void Journal::release(std::int64_t conn, Conn& c, int dir) {
+    Held& h = c.held[dir];
+    if (!h.held) return;
+    h.held = false;
+    --held_count_;
+    stage_chunk(conn, dir, h.data, h.t_us, h.offset, h.id);
+    // The room of a large one is not kept.
+    if (h.data.capacity() > 64 * 1024) std::string().swap(h.data);
+}
+
+void Journal::release_held(std::uint64_t before_tick) {
+    if (held_count_ == 0) return;
+    for (auto& [id, c] : conns_)
+        for (int d = 0; d < 2; ++d)
+            if (c.held[d].held && c.held[d].tick < before_tick) release(id, c, d);
+}
+
+void Journal::derive_http(std::int64_t conn) {
+    if (auto it = conns_.find(conn); it != conns_.end()) it->second.http = true;
 }
 
 void Journal::close_connection(std::int64_t conn, const std::string& closed_by,
@@ -560,7 +664,9 @@ void Journal::close_connection(std::int64_t conn, const std::string& closed_by,
     auto it = conns_.find(conn);
     if (it == conns_.end()) return;
     attribute(conn, it->second);
-    Conn c = it->second;
+    release(conn, it->second, 0);
+    release(conn, it->second, 1);
+    Conn c = std::move(it->second);
     conns_.erase(it);
     write([this, conn, closed_by, close_kind, t = now(), in = c.bytes[0], out = c.bytes[1],
            tin = c.truncated[0], tout = c.truncated[1]] {
@@ -579,14 +685,50 @@ void Journal::close_connection(std::int64_t conn, const std::string& closed_by,
     });
 }
 
-void Journal::http(json f) {
+void Journal::http(const json& f) {
     if (!traffic_) return;
-    if (row_hook_) {
-        auto id = insert("http_exchanges", kHttpColumns, f);
-        row_hook_("http", id, f);
-    } else {
-        insert("http_exchanges", kHttpColumns, std::move(f));
-    }
+    auto text = [&](const char* k) -> std::string {
+        auto it = f.find(k);
+        if (it == f.end() || it->is_null()) return {};
+        return it->is_string() ? it->get<std::string>() : it->dump(-1, ' ', false, json::error_handler_t::replace);
+    };
+    auto integer = [&](const char* k) -> std::int64_t {
+        auto it = f.find(k);
+        if (it == f.end()) return 0;
+        if (it->is_boolean()) return it->get<bool>() ? 1 : 0;
+        return it->is_number_integer() ? it->get<std::int64_t>() : 0;
+    };
+    HttpExchange x;
+    x.service = text("service");
+    x.connection_id = integer("connection_id");
+    x.seq = integer("seq");
+    x.started_us = integer("started_us");
+    x.ended_us = integer("ended_us");
+    x.parsed = f.contains("method");
+    x.method = text("method");
+    x.target = text("target");
+    x.path = text("path");
+    x.query = f.contains("query") ? text("query") : "{}";
+    x.version = f.contains("version") ? text("version") : "1.1";
+    x.req_body = text("req_body");
+    x.status = static_cast<int>(integer("status"));
+    x.reason = text("reason");
+    x.resp_body = text("resp_body");
+    x.error = text("error");
+    // A list as an array of pairs or as its JSON text.
+    HeaderList req, resp;
+    HeaderViews req_views, resp_views;
+    auto list = [&](const char* k, HeaderList& l, HeaderViews& v) -> const HeaderViews* {
+        auto it = f.find(k);
+        if (it == f.end() || it->is_null()) return nullptr;
+        l = parse_header_list(it->is_string() ? it->get<std::string>() : it->dump());
+        for (const auto& [n, val] : l) v.emplace_back(n, val);
+        return &v;
+    };
+    x.req_headers = list("req_headers", req, req_views);
+    x.resp_headers = list("resp_headers", resp, resp_views);
+    auto id = http_row(std::move(x));
+    if (row_hook_) row_hook_("http", id, f);
 }
 
 void Journal::message(json row) {
@@ -604,9 +746,20 @@ void Journal::step(json row) {
     insert("steps", kStepColumns, std::move(row));
 }
 
+namespace {
+// The last chunk id, of a row of its own or of one an exchange holds (read
+// from the tables: the view would rebuild every exchange's bytes).
+std::string max_chunk_id(const std::string& schema) {
+    return "SELECT max(coalesce((SELECT max(id) FROM " + schema + "chunk_rows), 0), coalesce((SELECT max(req_chunk_id) FROM " +
+           schema + "http_exchanges), 0), coalesce((SELECT max(resp_chunk_id) FROM " + schema + "http_exchanges), 0))";
+}
+}  // namespace
+
 void Journal::reload_ids() {
-    for (const char* t : {"connections", "http_exchanges", "messages", "commands", "sql", "steps", "invocations", "cases"}) {
-        auto s = db_->prepare(std::string("SELECT coalesce(max(id), 0) FROM ") + t);
+    for (const char* t : {"connections", "http_exchanges", "messages", "commands", "sql", "steps", "invocations", "cases",
+                          "header_fields", "header_lists", "chunks"}) {
+        auto s = db_->prepare(std::string_view(t) == "chunks" ? max_chunk_id("")
+                                                              : std::string("SELECT coalesce(max(id), 0) FROM ") + t);
         if (s.step()) last_id_[t] = std::max(last_id_[t], s.integer(0));
     }
 }
@@ -654,7 +807,11 @@ void Journal::merge_replica_now(const std::filesystem::path& other, int replica)
         std::string o = std::to_string(max_id("main.connections")), rep = std::to_string(replica);
         // The replica's header lists, fields and bodies keep their ids, shifted past ours.
         std::string h = std::to_string(max_id("main.header_lists")), f = std::to_string(max_id("main.header_fields")),
-                    b = std::to_string(max_id("main.bodies"));
+                    b = std::to_string(max_id("main.bodies")), k;
+        {
+            auto s = db_->prepare(max_chunk_id("main."));
+            k = std::to_string(s.step() ? s.integer(0) : 0);
+        }
         db_->exec("INSERT INTO main.bodies(id, data) SELECT id+" + b + ", data FROM replica.bodies");
         db_->exec("INSERT INTO main.header_fields(id, name, value) SELECT id+" + f +
                   ", name, value FROM replica.header_fields");
@@ -664,9 +821,9 @@ void Journal::merge_replica_now(const std::filesystem::path& other, int replica)
         auto conn = columns("connections", {"id", "case_id", "replica"});
         db_->exec("INSERT INTO main.connections(id,case_id,replica" + join(conn, "") + ") SELECT r.id+" + o + "," +
                   case_of("opened_us") + "," + rep + join(conn, "r.") + " FROM replica.connections r");
-        auto chunk = columns("chunks", {"id", "connection_id"});
-        db_->exec("INSERT INTO main.chunks(connection_id" + join(chunk, "") + ") SELECT connection_id+" + o +
-                  join(chunk, "") + " FROM replica.chunks ORDER BY id");
+        auto chunk = columns("chunk_rows", {"id", "connection_id"});
+        db_->exec("INSERT INTO main.chunk_rows(id,connection_id" + join(chunk, "") + ") SELECT id+" + k +
+                  ",connection_id+" + o + join(chunk, "") + " FROM replica.chunk_rows ORDER BY id");
         struct Merged {
             const char* table;
             const char* t;                      // when a row happened
@@ -674,7 +831,8 @@ void Journal::merge_replica_now(const std::filesystem::path& other, int replica)
         };
         for (const auto& [table, t, ids] :
              {Merged{"http_exchanges", "started_us",
-                     {{"req_headers_id", h}, {"resp_headers_id", h}, {"req_body_id", b}, {"resp_body_id", b}}},
+                     {{"req_headers_id", h}, {"resp_headers_id", h}, {"req_body_id", b}, {"resp_body_id", b},
+                      {"req_chunk_id", k}, {"resp_chunk_id", k}}},
               Merged{"messages", "t_us", {}}, Merged{"commands", "t_us", {}}, Merged{"sql", "t_us", {}},
               Merged{"events", "t_us", {}}}) {
             std::vector<std::string> skip = {"id", "case_id", "connection_id"};
@@ -752,15 +910,44 @@ void Journal::end_invocation(std::int64_t id, const std::string& outcome, std::o
 }
 
 void append_json_string(std::string& out, std::string_view s) {
-    bool plain = std::all_of(s.begin(), s.end(), [](char ch) {
-        auto u = static_cast<unsigned char>(ch);
-        return u >= 0x20 && u < 0x7f && ch != '"' && ch != '\\';
-    });
-    if (!plain) {
-        out += json(s).dump(-1, ' ', false, json::error_handler_t::replace);
-        return;
+    // ASCII is escaped here as nlohmann escapes it (an ETag's quotes, a
+    // tab); text with other bytes goes through nlohmann, which checks its
+    // UTF-8. Most values have nothing to escape: runs are appended whole.
+    static constexpr auto plain = [] {
+        std::array<bool, 256> t{};
+        for (int c = 0x20; c < 0x80; ++c) t[static_cast<std::size_t>(c)] = c != '"' && c != '\\';
+        return t;
+    }();
+    const std::size_t start = out.size();
+    out += '"';
+    std::size_t from = 0;
+    for (std::size_t k = 0; k < s.size(); ++k) {
+        auto u = static_cast<unsigned char>(s[k]);
+        if (plain[u]) continue;
+        if (u >= 0x80) {
+            out.resize(start);
+            out += json(s).dump(-1, ' ', false, json::error_handler_t::replace);
+            return;
+        }
+        out.append(s, from, k - from);
+        from = k + 1;
+        switch (s[k]) {
+            case '"': out += "\\\""; break;
+            case '\\': out += "\\\\"; break;
+            case '\b': out += "\\b"; break;
+            case '\f': out += "\\f"; break;
+            case '\n': out += "\\n"; break;
+            case '\r': out += "\\r"; break;
+            case '\t': out += "\\t"; break;
+            default: {
+                char esc[8];
+                std::snprintf(esc, sizeof esc, "\\u%04x", u);
+                out += esc;
+            }
+        }
     }
-    out += '"', out += s, out += '"';
+    out.append(s, from, s.size() - from);
+    out += '"';
 }
 
 Journal::RowMaker::RowMaker(const char* table, std::span<const char* const> columns) {
@@ -849,8 +1036,7 @@ std::int64_t Journal::insert(const char* table, std::span<const char* const> col
         } else {
             c.kind = Cell::Text, c.s = it->dump(-1, ' ', false, json::error_handler_t::replace);
         }
-        if (interned(name) && c.kind == Cell::Text) c.kind = Cell::Interned;
-        if (std::string_view(table) == "http_exchanges") store_apart(row, c, k);
+
         bytes += c.s.size();
         row.cells.push_back(std::move(c));
     }
@@ -859,86 +1045,345 @@ std::int64_t Journal::insert(const char* table, std::span<const char* const> col
 
 std::int64_t Journal::queue_row(Row row, std::size_t bytes) {
     std::int64_t id = next_id(row.table);
-    Op op;
-    op.kind = Op::Insert;
-    op.a = id, op.b = case_id_;
-    op.row = std::move(row);
-    op.bytes = bytes;
-    stage(std::move(op));
+    queue_row(std::move(row), bytes, id);
     return id;
+}
+
+void Journal::queue_row(Row row, std::size_t bytes, std::int64_t id) {
+    stage(bytes, [&](Op& op) {
+        op.kind = Op::Insert;
+        op.a = id, op.b = case_id_;
+        op.row = std::move(row);
+    });
 }
 
 void Journal::http(HttpExchange x) {
     if (!traffic_) return;
-    Row row;
-    row.table = "http_exchanges";
-    row.columns = kHttpColumns;
-    row.cells.reserve(std::size(kHttpColumns));
-    std::size_t bytes = 0;
-    // Cells in kHttpColumns' order.
-    auto add = [&](Cell::Kind kind, std::int64_t i, std::string s = {}) {
-        row.mask |= std::uint64_t{1} << row.cells.size();
-        if (kind == Cell::Blob && s.size() > body_cap_) s.resize(body_cap_);
-        bytes += s.size();
-        Cell c{kind, i, std::move(s)};
-        store_apart(row, c, row.cells.size());
-        row.cells.push_back(std::move(c));
-    };
-    bool req_cut = x.req_body.size() > body_cap_, resp_cut = x.resp_body.size() > body_cap_;
-    add(Cell::Text, 0, std::move(x.service));
-    add(Cell::Int, x.connection_id);
-    add(Cell::Int, x.seq);
-    add(Cell::Int, x.started_us);
-    add(Cell::Int, x.ended_us);
-    add(Cell::Text, 0, std::move(x.method));
-    add(Cell::Text, 0, std::move(x.target));
-    add(Cell::Text, 0, std::move(x.path));
-    add(Cell::Text, 0, std::move(x.query));
-    add(Cell::Text, 0, std::move(x.version));
-    add(Cell::Interned, 0, std::move(x.req_headers));
-    add(Cell::Blob, 0, std::move(x.req_body));
-    add(Cell::Int, req_cut);
-    add(Cell::Int, x.status);
-    add(Cell::Text, 0, std::move(x.reason));
-    add(Cell::Interned, 0, std::move(x.resp_headers));
-    add(Cell::Blob, 0, std::move(x.resp_body));
-    add(Cell::Int, resp_cut);
-    if (!x.error.empty()) add(Cell::Text, 0, std::move(x.error));
-    auto id = queue_row(std::move(row), bytes);
+    auto id = http_row(std::move(x));
     if (row_hook_) row_hook_("http", id, json());
 }
 
-void Journal::store_apart(Row& row, Cell& c, std::size_t k) {
-    if (c.kind == Cell::Blob && c.s.size() >= kSharedBody) c.kind = Cell::Shared;
-    if (c.kind == Cell::Interned || c.kind == Cell::Shared) row.ids |= std::uint64_t{1} << k;
+std::int64_t Journal::http_row(HttpExchange x) {
+    // An exchange the writer has run, its strings' room kept.
+    std::unique_ptr<Exchange> e;
+    if (spare_exchanges_.empty()) {
+        e = std::make_unique<Exchange>();
+    } else {
+        e = std::move(spare_exchanges_.back());
+        spare_exchanges_.pop_back();
+    }
+    auto it = conns_.find(x.connection_id);
+    Conn* c = it != conns_.end() && it->second.http ? &it->second : nullptr;
+    for (int d = 0; d < 2; ++d) {
+        std::string& body = d == 0 ? x.req_body : x.resp_body;
+        e->cut[d] = body.size() > body_cap_;
+        if (e->cut[d]) body.resize(body_cap_);
+        e->list[d] = 0, e->chunk[d][0] = 0;
+        e->values[d].clear();
+        const HeaderViews* h = d == 0 ? x.req_headers : x.resp_headers;
+        if (!h) continue;
+        const RecentList& l = intern(*h, e->values[d]);
+        e->list[d] = l.id;
+        // A chunk held is this request or response, or stored as it is
+        // (before the next list is interned: `l` is one of the recent lists).
+        if (!c || !c->held[d].held) continue;
+        if (!(x.parsed && !e->cut[d] && l.exact && derive(*c, d, x, l, e->chunk[d])))
+            release(x.connection_id, *c, d);
+    }
+    std::size_t bytes = x.req_body.size() + x.resp_body.size() + x.target.size() + 64;
+    // Copied into the room of the strings kept, moved where there is none.
+    auto take = [](std::string& to, std::string& from) {
+        if (from.size() <= to.capacity())
+            to.assign(from);
+        else
+            to = std::move(from);
+    };
+    HttpExchange& to = e->x;
+    take(to.service, x.service), take(to.method, x.method), take(to.target, x.target), take(to.path, x.path);
+    take(to.query, x.query), take(to.version, x.version), take(to.req_body, x.req_body);
+    take(to.reason, x.reason), take(to.resp_body, x.resp_body), take(to.error, x.error);
+    to.connection_id = x.connection_id, to.seq = x.seq, to.started_us = x.started_us, to.ended_us = x.ended_us;
+    to.parsed = x.parsed, to.status = x.status;
+    std::int64_t id = ++*exchange_ids_;
+    stage(bytes, [&](Op& op) {
+        op.kind = Op::Http;
+        op.a = id, op.b = case_id_;
+        op.http = std::move(e);
+    });
+    return id;
 }
 
-void Journal::insert_now(const Row& row, std::int64_t id, std::int64_t case_id) {
+namespace {
+/// a == b, inline: most of the journal's comparisons are of short strings
+/// that are equal.
+inline bool same(std::string_view a, std::string_view b) {
+    return a.size() == b.size() && (a.empty() || __builtin_memcmp(a.data(), b.data(), a.size()) == 0);
+}
+/// Appends pieces and tells whether they add up to `want`, without making
+/// the string (a held chunk compared with the exchange's bytes).
+struct WireMatch {
+    std::string_view want;
+    std::size_t at = 0;
+    bool ok = true;
+    WireMatch& operator<<(std::string_view piece) {
+        if (ok && want.size() - at >= piece.size() && same(want.substr(at, piece.size()), piece))
+            at += piece.size();
+        else
+            ok = false;
+        return *this;
+    }
+    bool whole() const { return ok && at == want.size(); }
+};
+}  // namespace
+
+bool Journal::derive(Conn& c, int dir, const HttpExchange& x, const RecentList& list, std::int64_t (&chunk)[3]) {
+    // What the `chunks` view makes of the row (REQUEST_WIRE, RESPONSE_WIRE).
+    Held& h = c.held[dir];
+    WireMatch w{h.data};
+    const HeaderViews& fields = dir == 0 ? *x.req_headers : *x.resp_headers;
+    if (dir == 0) {
+        w << x.method << " " << x.target << " HTTP/" << x.version << "\r\n";
+    } else {
+        char status[16];
+        auto end = std::to_chars(status, status + sizeof status, x.status).ptr;
+        w << "HTTP/" << x.version << " " << std::string_view(status, static_cast<std::size_t>(end - status)) << " "
+          << x.reason << "\r\n";
+    }
+    // The lines of the fields the list stores, a run at a time; a value
+    // kept in the row, the exchange's own.
+    for (std::size_t k = 0, n = fields.size(); k < n && w.ok;) {
+        if (list.hole(k)) {
+            w << fields[k].first << ": " << fields[k].second << "\r\n";
+            ++k;
+            continue;
+        }
+        std::size_t from = k ? list.line_end[k - 1] : 0;
+        while (k < n && !list.hole(k)) ++k;
+        w << std::string_view(list.wire).substr(from, list.line_end[k - 1] - from);
+    }
+    w << "\r\n" << (dir == 0 ? x.req_body : x.resp_body);
+    if (!w.whole()) return false;
+    chunk[0] = h.id, chunk[1] = h.t_us, chunk[2] = h.offset;
+    h.held = false;
+    --held_count_;
+    return true;
+}
+
+namespace {
+/// Fields whose value names one message (or one client): kept in the row
+/// when it changes from one list to the next, not stored as a field of its
+/// own that no other list would share.
+bool names_one_message(std::string_view name) {
+    static constexpr std::string_view names[] = {"Location", "ETag", "Last-Modified", "Content-Length",
+                                                 "Set-Cookie", "Cookie", "Authorization", "If-None-Match",
+                                                 "If-Match", "X-Request-Id"};
+    for (auto n : names)
+        if (iequals(n, name)) return true;
+    return false;
+}
+/// A value the row can keep: printable ASCII, so that its JSON text reads
+/// back byte for byte.
+bool keepable(std::string_view v) {
+    return v.size() <= 1024 && std::all_of(v.begin(), v.end(), [](char ch) {
+               auto u = static_cast<unsigned char>(ch);
+               return u >= 0x20 && u < 0x7f;
+           });
+}
+/// `s` as stored: UTF-8, what is not replaced as nlohmann's dump replaces it.
+std::string mended(std::string_view s) {
+    if (std::all_of(s.begin(), s.end(), [](char ch) { return static_cast<unsigned char>(ch) < 0x80; }))
+        return std::string(s);
+    return json::parse(json(std::string(s)).dump(-1, ' ', false, json::error_handler_t::replace)).get<std::string>();
+}
+}  // namespace
+
+const Journal::RecentList& Journal::intern(const HeaderViews& fields, std::string& values) {
+    // The lists seen last first: a request's and a response's come back
+    // again and again, compared field by field without hashing (a field
+    // kept in the row matches any value it can keep).
+    const std::size_t n = fields.size();
+    auto values_of = [&](const RecentList& l) -> const RecentList& {
+        if (!l.holes) return l;
+        values = "{";
+        for (std::size_t k = 0; k < n; ++k) {
+            if (!l.hole(k)) continue;
+            if (values.size() > 1) values += ',';
+            values += '"', values += std::to_string(k), values += "\":";
+            append_json_string(values, fields[k].second);
+        }
+        values += '}';
+        return l;
+    };
+    for (unsigned r = 0; r < std::size(recent_lists_); ++r) {
+        RecentList& l = recent_lists_[(next_recent_ + std::size(recent_lists_) - 1 - r) % std::size(recent_lists_)];
+        if (l.id == 0 || l.fields.size() != n) continue;
+        bool match = true;
+        for (std::size_t k = 0; k < n && match; ++k) {
+            const auto& [name, value] = fields[k];
+            match = same(l.fields[k].first, name) && (l.hole(k) ? keepable(value) : same(l.fields[k].second, value));
+        }
+        if (match) return values_of(l);
+    }
+    // A list not seen lately: each field's id, most of them the same as the
+    // last such list's at the same place (a POST's list but for its
+    // Location and ETag), then the list's own.
+    std::string ids = "[";
+    std::uint64_t holes = 0;
+    bool exact = true;
+    if (last_fields_.size() < n) last_fields_.resize(n);
+    for (std::size_t k = 0; k < n; ++k) {
+        const auto& [name, value] = fields[k];
+        LastField& last = last_fields_[k];
+        bool same_name = last.id != 0 && same(last.name, name);
+        if (!(same_name && same(last.value, value))) {
+            // A value that names one message, changed: kept in the row.
+            bool hole = same_name && n <= 64 && names_one_message(name) && keepable(value);
+            last.exact = true;
+            last.id = hole ? hole_id(name) : field_id(name, value, last.exact);
+            last.hole = hole;
+            last.name = name, last.value = value;
+        }
+        if (last.hole) holes |= std::uint64_t{1} << k;
+        exact = exact && last.exact;
+        if (ids.size() > 1) ids += ',';
+        ids += std::to_string(last.id);
+    }
+    ids += ']';
+    std::int64_t id;
+    if (auto known = list_ids_.find(ids)) {
+        id = *known;
+    } else {
+        id = next_id("header_lists");
+        RowMaker m("header_lists", kListColumns);
+        m.row.caseless = true;
+        m.add(0, ids);
+        queue_row(std::move(m.row), m.bytes, id);
+        list_ids_.add(std::move(ids), id);
+    }
+    RecentList& slot = recent_lists_[next_recent_++ % std::size(recent_lists_)];
+    slot.fields.assign(fields.begin(), fields.end());
+    slot.holes = holes, slot.id = id, slot.exact = exact;
+    slot.wire.clear();
+    slot.line_end.clear();
+    for (const auto& [name, value] : fields) {
+        slot.wire += name, slot.wire += ": ", slot.wire += value, slot.wire += "\r\n";
+        slot.line_end.push_back(slot.wire.size());
+    }
+    return values_of(slot);
+}
+
+std::int64_t Journal::field_id(std::string_view name, std::string_view value, bool& exact) {
+    // The name's length first: no name and value run into another pair's.
+    std::string key = std::to_string(name.size()) + ':';
+    key += name, key += value;
+    std::string n = mended(name), v = mended(value);
+    exact = n == name && v == value;
+    if (auto id = field_ids_.find(key)) return *id;
+    std::int64_t id = next_id("header_fields");
+    RowMaker m("header_fields", kFieldColumns);
+    m.row.caseless = true;
+    m.add(0, std::move(n));
+    m.add(1, std::move(v));
+    queue_row(std::move(m.row), m.bytes, id);
+    field_ids_.add(std::move(key), id);
+    return id;
+}
+
+std::int64_t Journal::hole_id(std::string_view name) {
+    std::string key(name);
+    if (auto id = hole_ids_.find(key)) return *id;
+    std::int64_t id = next_id("header_fields");
+    RowMaker m("header_fields", kFieldColumns);  // no value: the row has it
+    m.row.caseless = true;
+    m.add(0, key);
+    queue_row(std::move(m.row), m.bytes, id);
+    hole_ids_.add(std::move(key), id);
+    return id;
+}
+
+Journal::Insert& Journal::insert_statement(const char* table, std::span<const char* const> columns,
+                                           std::uint64_t mask, std::uint64_t ids, bool caseless) {
     // One prepared statement per table and set of columns, kept: most rows
     // of a table name the same columns.
     // Most rows are of the kind the last one was.
-    InsertKey key{row.columns.data(), row.mask, row.ids};
+    InsertKey key{columns.data(), mask, ids};
     if (!last_insert_ || last_insert_key_ != key) last_insert_ = &inserts_[key], last_insert_key_ = key;
     auto& cached = *last_insert_;
     if (!cached.stmt) {
         // A row names its own case_id when it outlives the case it began in.
+        cached.bind_case = !caseless;
         std::string cols, qs;
-        for (std::size_t k = 0; k < row.columns.size() && k < 64; ++k) {
-            if (std::string_view(row.columns[k]) == "case_id") cached.own_case = true;
-            if (!(row.mask & (std::uint64_t{1} << k))) continue;
-            cols += ",", cols += row.columns[k], qs += ",?";
-            if (row.ids & (std::uint64_t{1} << k)) cols += "_id";
+        for (std::size_t k = 0; k < columns.size() && k < 64; ++k) {
+            if (std::string_view(columns[k]) == "case_id") cached.bind_case = false;
+            if (!(mask & (std::uint64_t{1} << k))) continue;
+            cols += ",", cols += columns[k], qs += ",?";
+            if (ids & (std::uint64_t{1} << k)) cols += "_id";
         }
         cached.stmt = std::make_unique<sql::Stmt>(
-            *db_, std::string("INSERT INTO ") + row.table + "(id" + (cached.own_case ? "" : ",case_id") + cols +
-                      ") VALUES (?" + (cached.own_case ? "" : ",?") + qs + ")");
+            *db_, std::string("INSERT INTO ") + table + "(id" + (cached.bind_case ? ",case_id" : "") + cols +
+                      ") VALUES (?" + (cached.bind_case ? ",?" : "") + qs + ")");
     }
+    return cached;
+}
+
+void Journal::insert_exchange(const Exchange& e, std::int64_t id, std::int64_t case_id) {
+    const HttpExchange& x = e.x;
+    // The columns this row gives, in kHttpColumns' order.
+    auto bit = [](std::size_t k) { return std::uint64_t{1} << k; };
+    std::uint64_t mask = bit(0) | bit(1) | bit(2) | bit(3) | bit(4) | bit(11) | bit(12) | bit(13) | bit(14) |
+                         bit(16) | bit(17);
+    std::uint64_t ids = 0;
+    if (x.parsed) mask |= bit(5) | bit(6) | bit(7) | bit(8) | bit(9);
+    if (e.list[0]) mask |= bit(10), ids |= bit(10);
+    if (e.list[1]) mask |= bit(15), ids |= bit(15);
+    if (x.req_body.size() >= kSharedBody) ids |= bit(11);
+    if (x.resp_body.size() >= kSharedBody) ids |= bit(16);
+    if (!x.error.empty()) mask |= bit(18);
+    if (!e.values[0].empty()) mask |= bit(19);
+    if (!e.values[1].empty()) mask |= bit(20);
+    if (e.chunk[0][0]) mask |= bit(21) | bit(22) | bit(23);
+    if (e.chunk[1][0]) mask |= bit(24) | bit(25) | bit(26);
+    auto& cached = insert_statement("http_exchanges", kHttpColumns, mask, ids, false);
+    sql::Stmt& s = *cached.stmt;
+    int i = 1;
+    s.bind(i++, id);
+    if (case_id)
+        s.bind(i++, case_id);
+    else
+        s.bind_null(i++);
+    // Borrowed: `e` outlives the exec below.
+    auto text = [&](std::string_view v) { s.bind_borrowed(i++, v); };
+    auto num = [&](std::int64_t v) { s.bind(i++, v); };
+    auto body = [&](const std::string& b) {
+        if (b.size() >= kSharedBody)
+            num(body_id(b));
+        else
+            s.bind_blob_borrowed(i++, b);
+    };
+    text(x.service), num(x.connection_id), num(x.seq), num(x.started_us), num(x.ended_us);
+    if (x.parsed) text(x.method), text(x.target), text(x.path), text(x.query), text(x.version);
+    if (e.list[0]) num(e.list[0]);
+    body(x.req_body);
+    num(e.cut[0]), num(x.status), text(x.reason);
+    if (e.list[1]) num(e.list[1]);
+    body(x.resp_body);
+    num(e.cut[1]);
+    if (!x.error.empty()) text(x.error);
+    for (const auto& v : e.values)
+        if (!v.empty()) text(v);
+    for (const auto& c : e.chunk)
+        if (c[0]) num(c[0]), num(c[1]), num(c[2]);
+    s.exec_rebound();
+}
+
+void Journal::insert_now(const Row& row, std::int64_t id, std::int64_t case_id) {
+    auto& cached = insert_statement(row.table, row.columns, row.mask, 0, row.caseless);
     // Every parameter is bound again for each row, and a failed step resets
     // the statement itself: nothing to clear afterwards.
     sql::Stmt& s = *cached.stmt;
     int i = 1;
     s.bind(i++, id);
-    if (!cached.own_case) {
+    if (cached.bind_case) {
         if (case_id)
             s.bind(i, case_id);
         else
@@ -950,10 +1395,6 @@ void Journal::insert_now(const Row& row, std::int64_t id, std::int64_t case_id) 
             s.bind(i, c.i);
         else if (c.kind == Cell::Blob)
             s.bind_blob_borrowed(i, c.s);  // `row` outlives the exec below
-        else if (c.kind == Cell::Interned)
-            s.bind(i, header_list_id(c.s));
-        else if (c.kind == Cell::Shared)
-            s.bind(i, body_id(c.s));
         else
             s.bind_borrowed(i, c.s);
         ++i;
@@ -984,48 +1425,6 @@ void RecentIds::add(std::string text, std::int64_t id) {
     ids_.emplace(std::move(text), Entry{id, false});
 }
 
-std::int64_t Journal::header_list_id(const std::string& text) {
-    // The request's list and the response's, again and again: compared
-    // before they are hashed.
-    for (auto& [last, id] : last_lists_)
-        if (last.size() == text.size() && last == text) return id;
-    std::int64_t id = stored_header_list_id(text);
-    auto& slot = last_lists_[next_last_list_++ % std::size(last_lists_)];
-    slot.first = text, slot.second = id;
-    return id;
-}
-
-std::int64_t Journal::stored_header_list_id(const std::string& text) {
-    if (auto id = header_ids_.find(text)) return *id;
-    // A new list (a Date header makes a new response list each second; a
-    // POST's Location one per request): the ids of its fields, most of them
-    // stored already.
-    std::string ids = "[";
-    std::size_t k = 0;
-    auto add = [&](const std::string& name, const std::string& value) {
-        // A POST's response list is the last new list but for its Location
-        // and ETag: the fields at the same places are compared first.
-        if (k >= last_fields_.size()) last_fields_.emplace_back();
-        auto& [last_name, last_value, id] = last_fields_[k++];
-        if (id == 0 || last_name != name || last_value != value)
-            last_name = name, last_value = value, id = header_field_id(name, value);
-        if (ids.size() > 1) ids += ',';
-        ids += std::to_string(id);
-        return true;
-    };
-    if (!walk_header_fields(text, add)) {
-        ids = "[", k = 0;
-        for (const auto& [name, value] : parse_header_list(text)) add(name, value);
-    }
-    ids += ']';
-    if (!ins_header_) ins_header_ = std::make_unique<sql::Stmt>(*db_, "INSERT INTO header_lists(fields) VALUES (?)");
-    ins_header_->bind(1, ids);
-    ins_header_->exec();
-    std::int64_t id = db_->last_rowid();
-    header_ids_.add(text, id);
-    return id;
-}
-
 std::int64_t Journal::body_id(const std::string& data) {
     if (auto id = body_ids_.find(data)) return *id;
     if (!ins_body_) ins_body_ = std::make_unique<sql::Stmt>(*db_, "INSERT INTO bodies(data) VALUES (?)");
@@ -1034,19 +1433,6 @@ std::int64_t Journal::body_id(const std::string& data) {
     std::int64_t id = db_->last_rowid();
     // Remembered while small enough to keep: its text is the key.
     if (data.size() <= kBodyKeptBytes / 8) body_ids_.add(data, id);
-    return id;
-}
-
-std::int64_t Journal::header_field_id(const std::string& name, const std::string& value) {
-    // The name's length first: no name and value run into another pair's.
-    std::string key = std::to_string(name.size()) + ':' + name + value;
-    if (auto id = field_ids_.find(key)) return *id;
-    if (!ins_field_)
-        ins_field_ = std::make_unique<sql::Stmt>(*db_, "INSERT INTO header_fields(name, value) VALUES (?,?)");
-    ins_field_->bind(1, name).bind(2, value);
-    ins_field_->exec();
-    std::int64_t id = db_->last_rowid();
-    field_ids_.add(std::move(key), id);
     return id;
 }
 

@@ -102,20 +102,27 @@ struct StatementEntry {
     std::int64_t rows = 0;
 };
 
+/// A header list as its name and value pairs, in the order sent: views
+/// into the message they belong to.
+using HeaderViews = std::vector<std::pair<std::string_view, std::string_view>>;
+
 /// An http row as the http service makes one for each exchange, without
-/// building JSON (Journal::http(HttpExchange)). The JSON-valued columns
-/// come as their JSON text.
+/// building JSON (Journal::http(HttpExchange)). The header lists are viewed,
+/// not copied: they need to live only through the call.
 struct HttpExchange {
     std::string service;
     std::int64_t connection_id = 0, seq = 0;
     micros started_us = 0, ended_us = 0;
+    bool parsed = true;  // false: a request that could not be read (no method, target, path, query, version)
     std::string method, target, path;
     std::string query;  // JSON text of the query's object
     std::string version;
-    std::string req_headers, req_body;  // req_headers: JSON text [[name, value], ...]
+    const HeaderViews* req_headers = nullptr;  // null: none (the column is NULL)
+    std::string req_body;
     int status = 0;
     std::string reason;
-    std::string resp_headers, resp_body;
+    const HeaderViews* resp_headers = nullptr;
+    std::string resp_body;
     std::string error;  // empty: none
 };
 
@@ -144,7 +151,7 @@ private:
 
 class Journal {
 public:
-    static constexpr int schema_version = 3;
+    static constexpr int schema_version = 4;
 
     /// Creates (or truncates) the journal at `file`; its writer thread
     /// writes the schema while the caller goes on (opened() waits for it).
@@ -184,6 +191,13 @@ public:
     /// the row's id and its fields (a replica counts its requests).
     using RowHook = std::function<void(std::string_view table, std::int64_t id, const nlohmann::json& row)>;
     void set_row_hook(RowHook h) { row_hook_ = std::move(h); }
+    /// The connection speaks HTTP/1 through http(): each read or write is
+    /// held until the next one, and one that is exactly the request or the
+    /// response of the exchange http() records next is stored as part of
+    /// that exchange's row (the `chunks` view rebuilds its bytes) instead of
+    /// as a row of its own. Bytes that are not (a pipelined read, a request
+    /// in two writes, a fault's slices) are stored as they were.
+    void derive_http(std::int64_t conn);
     /// Records bytes; beyond the per-direction cap only the counters grow.
     void chunk(std::int64_t conn, Dir dir, std::string_view bytes, micros t_us = -1);
     /// The same, taking the string that holds the bytes instead of a copy.
@@ -192,14 +206,16 @@ public:
                           const std::string& close_kind);
     std::size_t open_connections() const { return conns_.size(); }
 
-    /// Inserts an http row; `fields` is a JSON object whose keys are column
-    /// names (see docs/journal.md). Bodies beyond body_cap() are cut and
-    /// flagged; JSON-valued columns are stored as JSON text (a string is
-    /// taken as that text: `req_headers` and `resp_headers` may come
-    /// serialised already). Each distinct header list is stored once.
-    void http(nlohmann::json fields);
-    /// The same for a row made without JSON (its bodies cut and flagged
-    /// here); a row hook is given null for its fields.
+    /// Inserts an http row; `fields` is a JSON object whose keys are the
+    /// `http` view's column names (see docs/journal.md); a column not given
+    /// is NULL. `req_headers` and `resp_headers` are arrays of [name, value]
+    /// or their JSON text.
+    void http(const nlohmann::json& fields);
+    /// The same for a row made without JSON. Bodies beyond body_cap() are
+    /// cut and flagged. Each distinct header list is stored once, as the ids
+    /// of its fields: a field's value that names one message (a Location,
+    /// an ETag) and changed since the list before is kept in the row
+    /// instead. A row hook is given null for its fields.
     void http(HttpExchange x);
 
     /// Inserts a messages row (one protocol message: a line, a frame, a
@@ -265,15 +281,47 @@ public:
     std::size_t body_cap() const { return body_cap_; }
 
 private:
+    /// A read or write of an HTTP connection held until the exchange it
+    /// belongs to is recorded (derive_http()).
+    struct Held {
+        std::string data;  // kept for its room between chunks
+        std::int64_t id = 0, offset = 0;
+        micros t_us = 0;
+        std::uint64_t tick = 0;  // the tick it came in
+        bool held = false;
+    };
     struct Conn {
         std::int64_t bytes[2] = {0, 0};
         bool truncated[2] = {false, false};
         int attribution_tries = 0;  // left; 0 = attributed or given up
+        bool http = false;          // derive_http()
         std::string local, peer;
+        Held held[2];  // by direction
     };
     void attribute(std::int64_t id, Conn& c);
     /// chunk(): `owned`, when given, holds `bytes` and is taken.
     void chunk_from(std::int64_t conn, Dir dir, std::string_view bytes, std::string* owned, micros t_us);
+    /// Queues a chunks row.
+    void stage_chunk(std::int64_t conn, int dir, std::string data, micros t_us, std::int64_t offset, std::int64_t id);
+    /// Queues the chunk `c` holds in direction `dir` as a row of its own.
+    void release(std::int64_t conn, Conn& c, int dir);
+    /// Queues every chunk held (`before_tick`: those held since before that tick).
+    void release_held(std::uint64_t before_tick = UINT64_MAX);
+    /// Whether the chunk held in direction `dir` is byte for byte the
+    /// exchange's request (0) or response (1) as the `chunks` view rebuilds
+    /// it; if so it is taken (not stored apart) and its id, time and offset
+    /// set in `chunk`.
+    struct RecentList;
+    bool derive(Conn& c, int dir, const HttpExchange& x, const RecentList& list, std::int64_t (&chunk)[3]);
+    /// Interns a header list on the serving thread: returns the recent list
+    /// it is (valid until the next call) and sets `values` to the JSON
+    /// object of the values kept in the row ({"7": "..."}; left alone when
+    /// none are).
+    const RecentList& intern(const HeaderViews& fields, std::string& values);
+    /// http(): queues the row, returns its id.
+    std::int64_t http_row(HttpExchange x);
+    std::int64_t field_id(std::string_view name, std::string_view value, bool& exact);
+    std::int64_t hole_id(std::string_view name);
     Attributor attributor_;
     RowHook row_hook_;
     /// Inserts a row with the next id of its table (returned); the values
@@ -282,12 +330,12 @@ private:
     struct Row;
     /// Queues `row` with the next id of its table (returned); `bytes`: what it holds.
     std::int64_t queue_row(Row row, std::size_t bytes);
+    /// The same with the id given.
+    void queue_row(Row row, std::size_t bytes, std::int64_t id);
     /// A row of insert() on its way to the writer: the values of the
     /// columns given (bit k of `mask`: columns[k] is), in column order.
     struct Cell {
-        // Interned: a header list stored once in header_lists; the row binds its id.
-        // Shared: a body stored in bodies; the row binds its id in <column>_id.
-        enum Kind : unsigned char { Int, Text, Blob, Interned, Shared } kind = Int;
+        enum Kind : unsigned char { Int, Text, Blob } kind = Int;
         std::int64_t i = 0;
         std::string s;
     };
@@ -295,7 +343,7 @@ private:
         const char* table = nullptr;
         std::span<const char* const> columns;  // a static list per table
         std::uint64_t mask = 0;
-        std::uint64_t ids = 0;  // bit k: columns[k]'s cell is stored apart, the row binding its id in <column>_id
+        bool caseless = false;  // the table has no case_id (header_fields, header_lists)
         std::vector<Cell> cells;
     };
     /// A row of a service's own kind being made without JSON: add() the
@@ -308,14 +356,14 @@ private:
         void add(std::size_t k, std::int64_t i);
         void add(std::size_t k, std::string s);
     };
-    /// Marks `c` (columns[k] of `row`) Interned or Shared where it is stored
-    /// in a table of its own: a header list always, a body of kSharedBody
-    /// bytes or more.
-    static void store_apart(Row& row, Cell& c, std::size_t k);
     void insert_now(const Row& row, std::int64_t id, std::int64_t case_id);  // writer thread
-    std::int64_t header_list_id(const std::string& text);                    // writer thread
-    std::int64_t stored_header_list_id(const std::string& text);             // writer thread
-    std::int64_t header_field_id(const std::string& name, const std::string& value);  // writer thread
+    struct Exchange;
+    void insert_exchange(const Exchange& e, std::int64_t id, std::int64_t case_id);  // writer thread
+    struct Insert;
+    /// The cached INSERT for a row of `table` giving the columns in `mask`
+    /// (those in `ids` as <column>_id); writer thread.
+    Insert& insert_statement(const char* table, std::span<const char* const> columns, std::uint64_t mask,
+                             std::uint64_t ids, bool caseless);
     /// Queues `f` for the writer thread (it runs in the open transaction;
     /// not at all once the journal has failed): staged, and handed over
     /// with kBatchOps others (or kQueueBytes / 8 of them) or at the next
@@ -336,19 +384,34 @@ private:
     void reload_ids();      // writer thread, the io thread waiting
     void merge_replica_now(const std::filesystem::path& other, int replica);  // writer thread
 
+    /// An http row on its way to the writer, bound from its strings as
+    /// they are (one per exchange: a row of cells was a sixth of what the
+    /// journal cost the serving thread).
+    struct Exchange {
+        HttpExchange x;  // its header lists are the ids below
+        std::int64_t list[2] = {0, 0};  // req_headers_id, resp_headers_id; 0: none
+        std::string values[2];          // req_values, resp_values; empty: none
+        bool cut[2] = {false, false};   // req_body_truncated, resp_body_truncated
+        /// A chunk derived from the request (0) or the response (1): its id
+        /// (0: none), time and offset.
+        std::int64_t chunk[2][3] = {{0, 0, 0}, {0, 0, 0}};
+    };
     /// A write on its way to the writer. A chunk and a row are held as
     /// they are, without a std::function around them (which allocated for
     /// each, on the serving thread).
     struct Op {
-        enum Kind : unsigned char { Run, Chunk, Insert } kind = Run;
+        enum Kind : unsigned char { Run, Chunk, Insert, Http } kind = Run;
         int dir = 0;                            // Chunk: 0 in, 1 out
-        std::int64_t a = 0, b = 0, c = 0;      // Chunk: connection, t_us, offset; Insert: id, case_id
+        std::int64_t a = 0, b = 0, c = 0, d = 0;  // Chunk: connection, t_us, offset, id; Insert, Http: id, case_id
         std::size_t bytes = 0;                  // what it holds
         std::function<void()> run;              // Run
         std::string data;                       // Chunk
         Row row;                                // Insert
+        std::unique_ptr<Exchange> http;         // Http
     };
-    void stage(Op&& op);
+    /// Queues an op made in its place by `fill` (`bytes`: what it holds).
+    template <class Fill>
+    void stage(std::size_t bytes, Fill&& fill);
     void run_op(Op& op);  // writer thread
     struct Batch {
         std::vector<Op> ops;
@@ -369,6 +432,35 @@ private:
     std::int64_t case_id_ = 0;
     std::map<std::int64_t, Conn> conns_;
     std::map<std::string, std::int64_t, std::less<>> last_id_;  // by table
+    std::int64_t *chunk_ids_ = nullptr, *exchange_ids_ = nullptr;  // last_id_'s, of the tables written most
+    std::vector<std::unique_ptr<Exchange>> spare_exchanges_;  // run by the writer, to be filled again
+    std::uint64_t tick_ = 0;     // commit()s so far
+    std::size_t held_count_ = 0;  // chunks held, over all connections
+    // Header lists interned (the serving thread's): fields' and lists' ids
+    // by text, the last lists seen (most come back at once), and the fields
+    // of the last list that was not one of them, by place.
+    RecentIds field_ids_{4096};  // header_fields' ids by "length:name" value
+    RecentIds list_ids_{256};    // header_lists' ids by the JSON text of their fields' ids
+    RecentIds hole_ids_{256};    // the ids of fields whose value is in the row, by name
+    struct RecentList {
+        std::vector<std::pair<std::string, std::string>> fields;
+        std::uint64_t holes = 0;  // bit k: field k's value is kept in the row (a list of 64 fields at most has any)
+        bool hole(std::size_t k) const { return k < 64 && (holes >> k & 1); }
+        std::int64_t id = 0;
+        bool exact = true;  // stored as given (a name or value that is not UTF-8 is stored mended)
+        /// The fields' lines as on the wire, "Name: value\r\n" each, and
+        /// where each ends: what derive() compares a chunk with.
+        std::string wire;
+        std::vector<std::size_t> line_end;
+    };
+    RecentList recent_lists_[4];
+    unsigned next_recent_ = 0;
+    struct LastField {
+        std::string name, value;
+        std::int64_t id = 0;
+        bool hole = false, exact = true;
+    };
+    std::vector<LastField> last_fields_;
     std::size_t chunk_cap_ = 1 << 20;
     std::size_t body_cap_ = 1 << 20;
 
@@ -378,19 +470,12 @@ private:
     std::unique_ptr<sql::Stmt> ins_chunk_, ins_conn_, ins_event_;
     struct Insert {
         std::unique_ptr<sql::Stmt> stmt;
-        bool own_case = false;  // the table's columns include case_id
+        bool bind_case = true;  // the row's case_id is bound (the table has one, and the row's columns do not name it)
     };
     using InsertKey = std::tuple<const char* const*, std::uint64_t, std::uint64_t>;  // columns, mask, ids
     std::map<InsertKey, Insert> inserts_;
     Insert* last_insert_ = nullptr;  // inserts_[last_insert_key_]
     InsertKey last_insert_key_{};
-    std::unique_ptr<sql::Stmt> ins_header_;
-    RecentIds header_ids_{256};  // header_lists' ids by text
-    std::pair<std::string, std::int64_t> last_lists_[2];  // the last lists looked up, and their ids
-    unsigned next_last_list_ = 0;
-    std::vector<std::tuple<std::string, std::string, std::int64_t>> last_fields_;  // of the last new list, with their ids
-    std::unique_ptr<sql::Stmt> ins_field_;
-    RecentIds field_ids_{4096};  // header_fields' ids by "length:name" value
     std::int64_t body_id(const std::string& data);  // writer thread
     std::unique_ptr<sql::Stmt> ins_body_;
     static constexpr std::size_t kSharedBody = 256, kBodyKeptBytes = 1 << 20;

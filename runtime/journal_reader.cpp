@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
 #include <stdexcept>
 #include <unordered_map>
 
@@ -176,8 +177,20 @@ HeaderList LazyHeaders::fields_of(const HeaderFields& fields, std::string_view i
     return out;
 }
 
+void LazyHeaders::fill_values(HeaderList& list, std::string_view values) {
+    auto v = nlohmann::json::parse(values, nullptr, false);
+    if (!v.is_object()) return;
+    for (const auto& [place, value] : v.items()) {
+        std::size_t k = 0;
+        auto [end, ec] = std::from_chars(place.data(), place.data() + place.size(), k);
+        if (ec == std::errc() && end == place.data() + place.size() && k < list.size() && value.is_string())
+            list[k].second = value.get<std::string>();
+    }
+}
+
 std::optional<std::string> LazyHeaders::find(const std::string& name) const {
     if (!s_) return std::nullopt;
+    if (!s_->values.empty()) return find_header(list(), name);
     if (!s_->parsed && s_->fields) {
         std::optional<std::string> found;
         walk_ids(s_->text, [&](std::int64_t n) {
@@ -380,11 +393,15 @@ const std::vector<HttpRow>& JournalReader::http() {
         auto l = db_->prepare("SELECT id, json FROM header_lists");
         while (l.step()) lists.emplace(l.integer(0), LazyHeaders(l.text(1)));
     }
-    auto headers = [&](const sql::Stmt& s, int col) {
+    // Schema 4: a row keeps the values of some of its lists' fields.
+    bool values = v2 && has_column("http_exchanges", "resp_values");
+    auto headers = [&](const sql::Stmt& s, int col, int values_col) {
         if (s.is_null(col)) return LazyHeaders();
         if (!v2) return LazyHeaders(s.text(col));
         auto it = lists.find(s.integer(col));
-        return it == lists.end() ? LazyHeaders() : it->second;
+        if (it == lists.end()) return LazyHeaders();
+        if (values && !s.is_null(values_col)) return it->second.with_values(s.text(values_col));
+        return it->second;
     };
     // Schema 3: a body of 256 bytes or more is in `bodies`.
     bool shared_bodies = v2 && has_column("http_exchanges", "resp_body_id");
@@ -395,7 +412,8 @@ const std::vector<HttpRow>& JournalReader::http() {
                               "SELECT id, case_id, connection_id, service, seq, started_us, ended_us, method, target, "
                               "path, version, query, ") +
                           (v2 ? "req_headers_id" : "req_headers") + ", " + body("req_body") + ", status, reason, " +
-                          (v2 ? "resp_headers_id" : "resp_headers") + ", " + body("resp_body") + ", error FROM " +
+                          (v2 ? "resp_headers_id" : "resp_headers") + ", " + body("resp_body") + ", error, " +
+                          (values ? "req_values, resp_values" : "NULL, NULL") + " FROM " +
                           (v2 ? "http_exchanges" : "http") + " ORDER BY id");
     while (s.step()) {
         HttpRow h;
@@ -414,11 +432,11 @@ const std::vector<HttpRow>& JournalReader::http() {
             h.query = nlohmann::json::object();
         else
             h.query = json_col(s, 11, nlohmann::json::object());
-        h.req_headers = headers(s, 12);
+        h.req_headers = headers(s, 12, 19);
         h.req_body = s.text(13);
         h.status = static_cast<int>(s.integer(14));
         h.reason = s.text(15);
-        h.resp_headers = headers(s, 16);
+        h.resp_headers = headers(s, 16, 20);
         h.resp_body = s.text(17);
         h.error = s.text(18);
         http_->push_back(std::move(h));

@@ -90,11 +90,18 @@ public:
     LazyHeaders() = default;
     /// The column's JSON text (schema 1 and 2).
     explicit LazyHeaders(std::string text)
-        : s_(std::make_shared<State>(State{std::move(text), {}, false, nullptr})) {}
+        : s_(std::make_shared<State>(State{std::move(text), {}, false, nullptr, {}})) {}
     /// A stored list (schema 3): the JSON array of its fields' ids.
     LazyHeaders(std::shared_ptr<const HeaderFields> fields, std::string ids)
-        : s_(std::make_shared<State>(State{std::move(ids), {}, false, std::move(fields)})) {}
-    LazyHeaders(HeaderList list) : s_(std::make_shared<State>(State{{}, std::move(list), true, nullptr})) {}
+        : s_(std::make_shared<State>(State{std::move(ids), {}, false, std::move(fields), {}})) {}
+    LazyHeaders(HeaderList list) : s_(std::make_shared<State>(State{{}, std::move(list), true, nullptr, {}})) {}
+    /// A row's own copy of a stored list, with the values the row keeps
+    /// (schema 4: the JSON object of them by place, `{"7": "..."}`).
+    LazyHeaders with_values(std::string values) const {
+        LazyHeaders out;
+        if (s_) out.s_ = std::make_shared<State>(State{s_->text, s_->list, s_->parsed, s_->fields, std::move(values)});
+        return out;
+    }
     const HeaderList& list() const {
         static const HeaderList none;
         if (!s_) return none;
@@ -102,6 +109,10 @@ public:
             s_->list = s_->fields ? fields_of(*s_->fields, s_->text) : parse_header_list(s_->text);
             s_->parsed = true;
             std::string().swap(s_->text);
+        }
+        if (!s_->values.empty()) {
+            fill_values(s_->list, s_->values);
+            std::string().swap(s_->values);
         }
         return s_->list;
     }
@@ -112,6 +123,7 @@ public:
 
 private:
     static HeaderList fields_of(const HeaderFields& fields, std::string_view ids);
+    static void fill_values(HeaderList& list, std::string_view values);
     // Shared by the copies: the rows of one stored list (journal schema 2
     // and 3) hold one text, parsed at most once.
     struct State {
@@ -119,6 +131,7 @@ private:
         HeaderList list;
         bool parsed = false;
         std::shared_ptr<const HeaderFields> fields;  // schema 3: `text` holds ids into these
+        std::string values;  // schema 4: the row's own values, not yet in `list`
     };
     std::shared_ptr<State> s_;
 };

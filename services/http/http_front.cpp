@@ -54,36 +54,16 @@ bool is_parse_error(const error_code& ec) {
     return ec.category() == bhttp::make_error_code(bhttp::error::bad_target).category();
 }
 
-// The JSON text of `[[name, value], ...]`, as nlohmann's dump would write
-// it, without building the tree: it is made for every request and response.
-// Beast's fields, or our own (name, value) pairs.
-std::string header_list(const auto& fields) {
-    auto name_value = [](const auto& f) -> std::pair<std::string_view, std::string_view> {
+// A header list as the journal takes it: Beast's fields, or our own
+// (name, value) pairs, viewed. `out` is reused: its room stays.
+const HeaderViews& header_views(const auto& fields, HeaderViews& out) {
+    out.clear();
+    for (const auto& f : fields) {
         if constexpr (requires { f.first; })
-            return {f.first, f.second};
+            out.emplace_back(f.first, f.second);
         else
-            return {f.name_string(), f.value()};
-    };
-    // Its size first: grown as it is written, the text was reallocated
-    // five or six times per list (a sixth of the serving thread's malloc).
-    std::size_t size = 2;
-    for (const auto& f : fields) {
-        auto [name, value] = name_value(f);
-        size += name.size() + value.size() + 8;
+            out.emplace_back(f.name_string(), f.value());
     }
-    std::string out;
-    out.reserve(size);
-    out += '[';
-    for (const auto& f : fields) {
-        if (out.size() > 1) out += ',';
-        out += '[';
-        auto [name, value] = name_value(f);
-        append_json_string(out, name);
-        out += ',';
-        append_json_string(out, value);
-        out += ']';
-    }
-    out += ']';
     return out;
 }
 
@@ -204,6 +184,7 @@ struct HttpFront::Impl {
     bool stopping = false;
     std::mt19937_64 status_rng;
     std::int64_t requests = 0, in_flight = 0;
+    HeaderViews req_views, resp_views;  // the lists of the exchange being journaled
 
     void decorate(const HttpRequest& req, HttpReply& r) {
         if (options.decorate) options.decorate(req, r);
@@ -298,6 +279,7 @@ struct HttpFront::Impl {
     awaitable<void> serve(Conn& c) {
         error_code ec;
         auto& stream = c.stream();
+        journal.derive_http(c.id());
         beast::flat_buffer buffer;
         bool strict = listener->faults().strict;
         for (int seq = 1; !stopping; ++seq) {
@@ -403,11 +385,9 @@ struct HttpFront::Impl {
             row.method = std::move(preq.method);
             row.target = std::move(preq.target);
             row.version = req.version() == 10 ? "1.0" : "1.1";
-            row.req_headers = header_list(req);
             row.req_body = std::move(req.body());
             row.status = res.status;
             row.reason = std::string(res.reason());
-            row.resp_headers = header_list(res.headers);
             // Writes may be slowed down on purpose: allow for the profile.
             c.expires_after(std::chrono::seconds(300));
             std::string head = res.head();
@@ -417,6 +397,10 @@ struct HttpFront::Impl {
             row.ended_us = journal.now();
             row.resp_body = std::move(res.body);  // written: not needed any more
             if (ec) row.error = "response not delivered: " + ec.message();
+            // Made here, after the write: another connection's exchange
+            // uses the same lists while this one waits.
+            row.req_headers = &header_views(req, req_views);
+            row.resp_headers = &header_views(res.headers, resp_views);
             journal.http(std::move(row));
             if (ec) break;
             if (!keep) {

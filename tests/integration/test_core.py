@@ -20,6 +20,31 @@ from wltest import BIN, SOURCE, Up, free_port, main, query, raw_http, run_wirela
 FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "core_fixtures")
 
 
+def read_response(sock, head_only=False):
+    """One HTTP/1.1 response with a Content-Length (no body for HEAD), as read."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        more = sock.recv(65536)
+        if not more:
+            raise AssertionError("the connection closed in a response's head: %r" % data)
+        data += more
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = 0
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            length = int(value)
+    if head_only:
+        length = 0
+    while len(body) < length:
+        more = sock.recv(65536)
+        if not more:
+            raise AssertionError("the connection closed in a response's body")
+        body += more
+    assert len(body) == length, "more than one response came back"
+    return head + b"\r\n\r\n" + body
+
+
 def write(path, text):
     with open(path, "w", encoding="utf-8") as f:
         f.write(textwrap.dedent(text))
@@ -241,6 +266,48 @@ class HttpConnections(unittest.TestCase):
             got_out = b"".join(r[0] for r in query(up.journal, "select data from chunks where dir='out' order by offset"))
             self.assertEqual(got_in, request)
             self.assertEqual(got_out, answer)
+
+    def test_chunks_rebuilt_from_exchanges_are_the_bytes_that_crossed(self):
+        # One request at a time on a kept-alive connection: each read is a
+        # request and each write a response, so the journal keeps them in
+        # their exchange's row and the `chunks` view rebuilds them.
+        requests_sent = [
+            b"GET /cars/1 HTTP/1.1\r\nHost: x\r\nUser-Agent: t\r\n\r\n",
+            b"POST /cars HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 14\r\n\r\n"
+            b'{"brand": "A"}',
+            b"POST /cars HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 14\r\n\r\n"
+            b'{"brand": "B"}',
+            b"HEAD /cars/2 HTTP/1.1\r\nHost: x\r\n\r\n",
+            b"GET /cars HTTP/1.1\r\nHost: x\r\n\r\n",
+            b"GET /cars?brand=%C3%A9 HTTP/1.1\r\nHost: x\r\n\r\n",
+            b"DELETE /nothing/9 HTTP/1.1\r\nHost: x\r\n\r\n",
+        ]
+        with Up("rest-cars") as up:
+            answers = b""
+            with socket.create_connection(("127.0.0.1", up.port()), timeout=5) as s:
+                for req in requests_sent:
+                    s.sendall(req)
+                    answers += read_response(s, head_only=req.startswith(b"HEAD"))
+            # The same through requests (one connection, kept alive).
+            with requests.Session() as session:
+                for _ in range(3):
+                    self.assertEqual(session.get(up.url() + "/cars/3", timeout=5).status_code, 200)
+            up.stop()
+            got_in = b"".join(r[0] for r in query(up.journal, "select data from chunks where connection_id = 1 "
+                                                              "and dir = 'in' order by offset"))
+            got_out = b"".join(r[0] for r in query(up.journal, "select data from chunks where connection_id = 1 "
+                                                               "and dir = 'out' order by offset"))
+            self.assertEqual(got_in, b"".join(requests_sent))
+            self.assertEqual(got_out, answers)
+            # None of them stored a second time as bytes of their own.
+            self.assertEqual(query(up.journal, "select count(*) from chunk_rows"), [(0,)])
+            self.assertEqual(query(up.journal, "select count(*), count(req_chunk_id), count(resp_chunk_id) "
+                                               "from http_exchanges"), [(10, 10, 10)])
+            # requests' connection: its bytes read back as requests for /cars/3.
+            sent = b"".join(r[0] for r in query(up.journal, "select data from chunks where connection_id = 2 "
+                                                            "and dir = 'in' order by offset"))
+            self.assertEqual(sent.count(b"GET /cars/3 HTTP/1.1\r\n"), 3)
+            self.assertEqual(query(up.journal, "select count(*) from chunks where typeof(data) != 'blob'"), [(0,)])
 
     def test_malformed_request_gets_400_and_is_journaled(self):
         with Up("rest-cars") as up:
