@@ -209,6 +209,17 @@ const char* kHttpColumns[] = {"service", "connection_id", "seq", "started_us", "
                               "error", "req_values", "resp_values",
                               "req_chunk_id", "req_chunk_us", "req_chunk_offset",
                               "resp_chunk_id", "resp_chunk_us", "resp_chunk_offset"};
+// Their places, for the masks of the columns a row gives.
+enum HttpColumn : unsigned {
+    kService, kConnectionId, kSeq, kStartedUs, kEndedUs, kMethod, kTarget, kPath, kQuery, kVersion,
+    kReqHeaders, kReqBody, kReqCut, kStatus, kReason, kRespHeaders, kRespBody, kRespCut, kError,
+    kReqValues, kRespValues, kReqChunk, kRespChunk = kReqChunk + 3  // id, us, offset each
+};
+constexpr std::uint64_t bits(std::initializer_list<HttpColumn> cs) {
+    std::uint64_t m = 0;
+    for (auto c : cs) m |= std::uint64_t{1} << c;
+    return m;
+}
 const char* kFieldColumns[] = {"name", "value"};
 const char* kListColumns[] = {"fields"};
 const char* kStepColumns[] = {"client", "connection_id", "idx", "action", "ok",
@@ -651,7 +662,7 @@ void Journal::release(std::int64_t conn, Conn& c, int dir) {
     --held_count_;
     stage_chunk(conn, dir, h.data, h.t_us, h.offset, h.id);
     // The room of a large one is not kept.
-    if (h.data.capacity() > 64 * 1024) std::string().swap(h.data);
+    if (h.data.capacity() > kHeldRoom) std::string().swap(h.data);
 }
 
 void Journal::release_held(std::uint64_t before_tick) {
@@ -694,47 +705,58 @@ void Journal::close_connection(std::int64_t conn, const std::string& closed_by,
 
 void Journal::http(const json& f) {
     if (!traffic_) return;
-    auto text = [&](const char* k) -> std::string {
-        auto it = f.find(k);
-        if (it == f.end() || it->is_null()) return {};
-        return it->is_string() ? it->get<std::string>() : it->dump(-1, ' ', false, json::error_handler_t::replace);
+    // A column not given (or null) is NULL, as it was when these rows went
+    // through insert(): the http client's rows have no query, a connection
+    // it could not make has no id.
+    std::uint64_t absent = 0;
+    auto given = [&](std::size_t k) {
+        auto it = f.find(kHttpColumns[k]);
+        if (it != f.end() && !it->is_null()) return &*it;
+        absent |= std::uint64_t{1} << k;
+        return static_cast<const json*>(nullptr);
     };
-    auto integer = [&](const char* k) -> std::int64_t {
-        auto it = f.find(k);
-        if (it == f.end()) return 0;
-        if (it->is_boolean()) return it->get<bool>() ? 1 : 0;
-        return it->is_number_integer() ? it->get<std::int64_t>() : 0;
+    auto text = [&](std::size_t k) -> std::string {
+        const json* v = given(k);
+        if (!v) return {};
+        return v->is_string() ? v->get<std::string>() : v->dump(-1, ' ', false, json::error_handler_t::replace);
     };
-    HttpExchange x;
-    x.service = text("service");
-    x.connection_id = integer("connection_id");
-    x.seq = integer("seq");
-    x.started_us = integer("started_us");
-    x.ended_us = integer("ended_us");
-    x.parsed = f.contains("method");
-    x.method = text("method");
-    x.target = text("target");
-    x.path = text("path");
-    x.query = f.contains("query") ? text("query") : "{}";
-    x.version = f.contains("version") ? text("version") : "1.1";
-    x.req_body = text("req_body");
-    x.status = static_cast<int>(integer("status"));
-    x.reason = text("reason");
-    x.resp_body = text("resp_body");
-    x.error = text("error");
-    // A list as an array of pairs or as its JSON text.
+    auto integer = [&](std::size_t k) -> std::int64_t {
+        const json* v = given(k);
+        if (v && v->is_boolean()) return v->get<bool>() ? 1 : 0;
+        return v && v->is_number_integer() ? v->get<std::int64_t>() : 0;
+    };
+    // A list as an array of pairs or as its JSON text (a value that is not
+    // UTF-8 mended, as the list is stored).
     HeaderList req, resp;
     HeaderViews req_views, resp_views;
-    auto list = [&](const char* k, HeaderList& l, HeaderViews& v) -> const HeaderViews* {
-        auto it = f.find(k);
-        if (it == f.end() || it->is_null()) return nullptr;
-        l = parse_header_list(it->is_string() ? it->get<std::string>() : it->dump());
+    auto list = [&](std::size_t k, HeaderList& l, HeaderViews& v) -> const HeaderViews* {
+        const json* j = given(k);
+        if (!j) return nullptr;
+        l = parse_header_list(j->is_string() ? j->get<std::string>()
+                                             : j->dump(-1, ' ', false, json::error_handler_t::replace));
         for (const auto& [n, val] : l) v.emplace_back(n, val);
         return &v;
     };
-    x.req_headers = list("req_headers", req, req_views);
-    x.resp_headers = list("resp_headers", resp, resp_views);
-    auto id = http_row(std::move(x));
+    // In kHttpColumns' order.
+    HttpExchange x;
+    x.service = text(kService);
+    x.connection_id = integer(kConnectionId);
+    x.seq = integer(kSeq);
+    x.started_us = integer(kStartedUs);
+    x.ended_us = integer(kEndedUs);
+    x.method = text(kMethod);
+    x.target = text(kTarget);
+    x.path = text(kPath);
+    x.query = text(kQuery);
+    x.version = text(kVersion);
+    x.req_headers = list(kReqHeaders, req, req_views);
+    x.req_body = text(kReqBody);
+    x.status = static_cast<int>(integer(kStatus));
+    x.reason = text(kReason);
+    x.resp_headers = list(kRespHeaders, resp, resp_views);
+    x.resp_body = text(kRespBody);
+    x.error = text(kError);
+    auto id = http_row(std::move(x), absent);
     if (row_hook_) row_hook_("http", id, f);
 }
 
@@ -1070,7 +1092,12 @@ void Journal::http(HttpExchange x) {
     if (row_hook_) row_hook_("http", id, json());
 }
 
-std::int64_t Journal::http_row(HttpExchange x) {
+std::int64_t Journal::http_row(HttpExchange x, std::uint64_t absent) {
+    // What a request that could not be read lacks, and what the `chunks`
+    // view rebuilds a request or a response from besides the lists and bodies.
+    constexpr std::uint64_t unread = bits({kMethod, kTarget, kPath, kQuery, kVersion}),
+                            wire = bits({kMethod, kTarget, kVersion, kStatus, kReason});
+    if (!x.parsed) absent |= unread;
     // An exchange the writer has run, its strings' room kept.
     std::unique_ptr<Exchange> e;
     if (spare_exchanges_.empty()) {
@@ -1094,7 +1121,7 @@ std::int64_t Journal::http_row(HttpExchange x) {
         // A chunk held is this request or response, or stored as it is
         // (before the next list is interned: `l` is one of the recent lists).
         if (!c || !c->held[d].held) continue;
-        if (!(x.parsed && !e->cut[d] && l.exact && derive(*c, d, x, l, e->chunk[d])))
+        if (!(!(absent & wire) && !e->cut[d] && l.exact && derive(*c, d, x, l, e->chunk[d])))
             release(x.connection_id, *c, d);
     }
     std::size_t bytes = x.req_body.size() + x.resp_body.size() + x.target.size() + 64;
@@ -1111,6 +1138,7 @@ std::int64_t Journal::http_row(HttpExchange x) {
     take(to.reason, x.reason), take(to.resp_body, x.resp_body), take(to.error, x.error);
     to.connection_id = x.connection_id, to.seq = x.seq, to.started_us = x.started_us, to.ended_us = x.ended_us;
     to.parsed = x.parsed, to.status = x.status;
+    e->absent = absent;
     std::int64_t id = ++*exchange_ids_;
     stage(bytes, [&](Op& op) {
         op.kind = Op::Http;
@@ -1173,6 +1201,7 @@ bool Journal::derive(Conn& c, int dir, const HttpExchange& x, const RecentList& 
     chunk[0] = h.id, chunk[1] = h.t_us, chunk[2] = h.offset;
     h.held = false;
     --held_count_;
+    if (h.data.capacity() > kHeldRoom) std::string().swap(h.data);
     return true;
 }
 
@@ -1335,21 +1364,23 @@ Journal::Insert& Journal::insert_statement(const char* table, std::span<const ch
 
 void Journal::insert_exchange(const Exchange& e, std::int64_t id, std::int64_t case_id) {
     const HttpExchange& x = e.x;
-    // The columns this row gives, in kHttpColumns' order.
-    auto bit = [](std::size_t k) { return std::uint64_t{1} << k; };
-    std::uint64_t mask = bit(0) | bit(1) | bit(2) | bit(3) | bit(4) | bit(11) | bit(12) | bit(13) | bit(14) |
-                         bit(16) | bit(17);
+    // The columns this row gives, in kHttpColumns' order; the lists and the
+    // bodies kept in `bodies` as <column>_id.
+    std::uint64_t mask = bits({kService, kConnectionId, kSeq, kStartedUs, kEndedUs, kMethod, kTarget, kPath, kQuery,
+                               kVersion, kReqBody, kReqCut, kStatus, kReason, kRespBody, kRespCut});
     std::uint64_t ids = 0;
-    if (x.parsed) mask |= bit(5) | bit(6) | bit(7) | bit(8) | bit(9);
-    if (e.list[0]) mask |= bit(10), ids |= bit(10);
-    if (e.list[1]) mask |= bit(15), ids |= bit(15);
-    if (x.req_body.size() >= kSharedBody) ids |= bit(11);
-    if (x.resp_body.size() >= kSharedBody) ids |= bit(16);
-    if (!x.error.empty()) mask |= bit(18);
-    if (!e.values[0].empty()) mask |= bit(19);
-    if (!e.values[1].empty()) mask |= bit(20);
-    if (e.chunk[0][0]) mask |= bit(21) | bit(22) | bit(23);
-    if (e.chunk[1][0]) mask |= bit(24) | bit(25) | bit(26);
+    if (e.list[0]) mask |= bits({kReqHeaders}), ids |= bits({kReqHeaders});
+    if (e.list[1]) mask |= bits({kRespHeaders}), ids |= bits({kRespHeaders});
+    if (x.req_body.size() >= kSharedBody) ids |= bits({kReqBody});
+    if (x.resp_body.size() >= kSharedBody) ids |= bits({kRespBody});
+    if (!x.error.empty()) mask |= bits({kError});
+    if (!e.values[0].empty()) mask |= bits({kReqValues});
+    if (!e.values[1].empty()) mask |= bits({kRespValues});
+    constexpr std::uint64_t chunk = 0b111;
+    if (e.chunk[0][0]) mask |= chunk << kReqChunk;
+    if (e.chunk[1][0]) mask |= chunk << kRespChunk;
+    mask &= ~e.absent;
+    ids &= mask;
     auto& cached = insert_statement("http_exchanges", kHttpColumns, mask, ids, false);
     sql::Stmt& s = *cached.stmt;
     int i = 1;
@@ -1358,28 +1389,29 @@ void Journal::insert_exchange(const Exchange& e, std::int64_t id, std::int64_t c
         s.bind(i++, case_id);
     else
         s.bind_null(i++);
-    // Borrowed: `e` outlives the exec below.
-    auto text = [&](std::string_view v) { s.bind_borrowed(i++, v); };
-    auto num = [&](std::int64_t v) { s.bind(i++, v); };
-    auto body = [&](const std::string& b) {
-        if (b.size() >= kSharedBody)
-            num(body_id(b));
+    // Each column the mask gives, in order. Borrowed: `e` outlives the exec below.
+    auto has = [&](unsigned k) { return (mask >> k & 1) != 0; };
+    auto text = [&](unsigned k, std::string_view v) {
+        if (has(k)) s.bind_borrowed(i++, v);
+    };
+    auto num = [&](unsigned k, std::int64_t v) {
+        if (has(k)) s.bind(i++, v);
+    };
+    auto body = [&](unsigned k, const std::string& b) {
+        if (!has(k)) return;
+        if (ids >> k & 1)
+            s.bind(i++, body_id(b));
         else
             s.bind_blob_borrowed(i++, b);
     };
-    text(x.service), num(x.connection_id), num(x.seq), num(x.started_us), num(x.ended_us);
-    if (x.parsed) text(x.method), text(x.target), text(x.path), text(x.query), text(x.version);
-    if (e.list[0]) num(e.list[0]);
-    body(x.req_body);
-    num(e.cut[0]), num(x.status), text(x.reason);
-    if (e.list[1]) num(e.list[1]);
-    body(x.resp_body);
-    num(e.cut[1]);
-    if (!x.error.empty()) text(x.error);
-    for (const auto& v : e.values)
-        if (!v.empty()) text(v);
-    for (const auto& c : e.chunk)
-        if (c[0]) num(c[0]), num(c[1]), num(c[2]);
+    text(kService, x.service), num(kConnectionId, x.connection_id), num(kSeq, x.seq);
+    num(kStartedUs, x.started_us), num(kEndedUs, x.ended_us);
+    text(kMethod, x.method), text(kTarget, x.target), text(kPath, x.path), text(kQuery, x.query);
+    text(kVersion, x.version), num(kReqHeaders, e.list[0]), body(kReqBody, x.req_body), num(kReqCut, e.cut[0]);
+    num(kStatus, x.status), text(kReason, x.reason), num(kRespHeaders, e.list[1]), body(kRespBody, x.resp_body);
+    num(kRespCut, e.cut[1]), text(kError, x.error), text(kReqValues, e.values[0]), text(kRespValues, e.values[1]);
+    for (unsigned c = 0; c < 3; ++c) num(kReqChunk + c, e.chunk[0][c]);
+    for (unsigned c = 0; c < 3; ++c) num(kRespChunk + c, e.chunk[1][c]);
     s.exec_rebound();
 }
 

@@ -208,8 +208,9 @@ public:
 
     /// Inserts an http row; `fields` is a JSON object whose keys are the
     /// `http` view's column names (see docs/journal.md); a column not given
-    /// is NULL. `req_headers` and `resp_headers` are arrays of [name, value]
-    /// or their JSON text.
+    /// (or null) is NULL. `req_headers` and `resp_headers` are arrays of
+    /// [name, value] or their JSON text (bytes that are not UTF-8 replaced).
+    /// Bodies beyond body_cap() are cut and flagged.
     void http(const nlohmann::json& fields);
     /// The same for a row made without JSON. Bodies beyond body_cap() are
     /// cut and flagged. Each distinct header list is stored once, as the ids
@@ -318,8 +319,9 @@ private:
     /// object of the values kept in the row ({"7": "..."}; left alone when
     /// none are).
     const RecentList& intern(const HeaderViews& fields, std::string& values);
-    /// http(): queues the row, returns its id.
-    std::int64_t http_row(HttpExchange x);
+    /// http(): queues the row, returns its id. `absent`: the columns (bits
+    /// of kHttpColumns) left NULL (a JSON row's missing ones).
+    std::int64_t http_row(HttpExchange x, std::uint64_t absent = 0);
     std::int64_t field_id(std::string_view name, std::string_view value, bool& exact);
     std::int64_t hole_id(std::string_view name);
     Attributor attributor_;
@@ -395,6 +397,7 @@ private:
         /// A chunk derived from the request (0) or the response (1): its id
         /// (0: none), time and offset.
         std::int64_t chunk[2][3] = {{0, 0, 0}, {0, 0, 0}};
+        std::uint64_t absent = 0;  // columns left NULL (http_row())
     };
     /// A write on its way to the writer. A chunk and a row are held as
     /// they are, without a std::function around them (which allocated for
@@ -479,6 +482,7 @@ private:
     std::int64_t body_id(const std::string& data);  // writer thread
     std::unique_ptr<sql::Stmt> ins_body_;
     static constexpr std::size_t kSharedBody = 256, kBodyKeptBytes = 1 << 20;
+    static constexpr std::size_t kHeldRoom = 64 * 1024;  // a held chunk's room kept between chunks, at most
     RecentIds body_ids_{256, kBodyKeptBytes};  // bodies' ids by their bytes
 
     // Between them.

@@ -302,6 +302,34 @@ TEST_CASE("an HTTP exchange's bytes are rebuilt from its row, byte for byte, or 
     CHECK(r.chunk_sizes(expect[0].conn, "out").size() == 3);
 }
 
+TEST_CASE("a JSON http row keeps NULL for the columns it does not give, and mends a header that is not UTF-8",
+          "[unit][journal]") {
+    TempDir dir;
+    auto file = dir.path / "journal.db";
+    {
+        Journal j(file);
+        j.begin_case("main", "python3 x.py");
+        // As the http client journals an exchange with a learner's server
+        // whose answer carried a Latin-1 header, and one it could not make.
+        j.http({{"service", "client"}, {"connection_id", 7}, {"seq", 1}, {"method", "GET"}, {"target", "/a?b=1"},
+                {"path", "/a"}, {"version", "1.1"}, {"req_headers", json::array({{"Host", "h"}})}, {"status", 200},
+                {"reason", "OK"}, {"resp_headers", json::array({{"Content-Disposition", std::string("caf\xe9")}})},
+                {"resp_body", "{}"}});
+        j.http({{"service", "client"}, {"connection_id", nullptr}, {"seq", 2}, {"method", "GET"}, {"target", "/b"},
+                {"error", "connection refused"}});
+        j.finish("finished");
+        CHECK(j.error().empty());
+    }
+    JournalReader r(file);
+    REQUIRE(r.http().size() == 2);
+    CHECK(r.http()[0].response_header("content-disposition") == "caf\xef\xbf\xbd");  // U+FFFD
+    CHECK(count(r.db(), "SELECT count(*) FROM http WHERE seq = 1 AND query IS NULL AND req_body IS NULL AND "
+                        "connection_id = 7 AND status = 200") == 1);
+    CHECK(count(r.db(), "SELECT count(*) FROM http WHERE seq = 2 AND connection_id IS NULL AND status IS NULL AND "
+                        "reason IS NULL AND version IS NULL AND resp_headers IS NULL AND resp_body IS NULL AND "
+                        "error = 'connection refused' AND target = '/b'") == 1);
+}
+
 TEST_CASE("append_json_string writes what nlohmann's dump writes", "[unit][journal]") {
     std::vector<std::string> cases = {"", "plain", "W/\"2-x\"", "back\\slash", "tab\there", std::string("nul\0x", 5),
                                       "caf\xc3\xa9", "bad \xff byte", "\x7f\x01\x1f"};
