@@ -1,17 +1,15 @@
 #include "runtime/isolation.hpp"
 
 #include <fcntl.h>
-#include <poll.h>
 #include <sched.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
-#include <csignal>
 #include <cstdlib>
 #include <cstring>
+#include <mutex>
 
 namespace wirelab::isolation {
 
@@ -62,7 +60,7 @@ Plan::Plan(const std::vector<std::filesystem::path>& paths, const std::filesyste
 int Plan::apply() const {
     if (empty()) return 0;
     // The uid map is written through /proc/self, which a non-dumpable
-    // process (wirelab is one, see unavailable()) does not own.
+    // process (wirelab is one, see before_apply()) does not own.
     ::prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
     if (!enter_user_namespace(uid_map_, gid_map_)) return 1;
     if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) return 2;
@@ -80,59 +78,46 @@ int Plan::apply() const {
     return 0;
 }
 
-const std::string& unavailable() {
-    static const std::string why = [] {
-        // Tried on a scratch file in a child that exits, so that a refusal
-        // is known before a learner's program depends on it.
-        char dir[] = "/tmp/wirelab-isolation-XXXXXX";
-        if (!::mkdtemp(dir)) return std::string("no scratch directory: ") + std::strerror(errno);
-        std::string file = std::string(dir) + "/probe";
-        ::close(::open(file.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600));
-        Plan plan({dir, file}, std::string(dir) + "/cover");
-        std::string out;
-        int fds[2];
-        if (::pipe2(fds, O_CLOEXEC) != 0) return std::string("no pipe");
-        pid_t pid = ::fork();
-        if (pid == 0) {
-            int step = plan.apply();
-            int e = errno;
-            int msg[2] = {step, e};
-            (void)!::write(fds[1], msg, sizeof msg);
-            ::_exit(0);
-        }
-        ::close(fds[1]);
-        int msg[2] = {-1, 0};
-        if (pid > 0) {
-            // Bounded: a probe that does not answer (stopped by a signal to
-            // our process group, say) is killed, and the program runs
-            // without the covers rather than wirelab waiting for ever.
-            pollfd p{fds[0], POLLIN, 0};
-            int ready;
-            do ready = ::poll(&p, 1, 5000);
-            while (ready < 0 && errno == EINTR);
-            if (ready > 0) (void)!::read(fds[0], msg, sizeof msg);
-            else ::kill(pid, SIGKILL);
-            ::waitpid(pid, nullptr, 0);
-        }
-        ::close(fds[0]);
-        ::unlink(file.c_str());
-        ::unlink((std::string(dir) + "/cover").c_str());
-        ::rmdir(dir);
-        if (pid < 0) return std::string("cannot fork: ") + std::strerror(errno);
-        if (msg[0] == 0) {
-            // Our own /proc/PID/fd would be a way around the covers.
-            ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+namespace {
+std::mutex mu;
+std::optional<std::string> verdict;  // guarded by mu
+bool closed = false;                 // wirelab not dumpable; guarded by mu
+}  // namespace
+
+bool worth_trying() {
+    std::lock_guard lock(mu);
+    return !verdict || verdict->empty();
+}
+
+void before_apply() {
+    std::lock_guard lock(mu);
+    if (closed) return;
+    // Before the fork, not after the exec: our own /proc/PID/fd would be a
+    // way around the covers from the program's first instruction.
+    ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+    closed = true;
 #if defined(__SANITIZE_ADDRESS__)
-            // LeakSanitizer's check at exit ptraces our own threads, which a
-            // non-dumpable process refuses; by then the programs are gone.
-            std::atexit([] { ::prctl(PR_SET_DUMPABLE, 1, 0, 0, 0); });
+    // LeakSanitizer's check at exit ptraces our own threads, which a
+    // non-dumpable process refuses; by then the programs are gone.
+    static const bool once = [] { return std::atexit([] { ::prctl(PR_SET_DUMPABLE, 1, 0, 0, 0); }) == 0; }();
+    (void)once;
 #endif
-            return std::string();
-        }
-        if (msg[0] < 0) return std::string("the probe did not answer");
-        return std::string(kSteps[msg[0] < 7 ? msg[0] : 0]) + ": " + std::strerror(msg[1]);
-    }();
-    return why;
+}
+
+void learned(int step, int err) {
+    std::lock_guard lock(mu);
+    if (step == 0) {
+        verdict = std::string();
+        return;
+    }
+    verdict = std::string(kSteps[step < 7 ? step : 0]) + ": " + std::strerror(err);
+    ::prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
+    closed = false;
+}
+
+std::optional<std::string> known() {
+    std::lock_guard lock(mu);
+    return verdict;
 }
 
 }  // namespace wirelab::isolation

@@ -4,6 +4,7 @@
 // user as wirelab, so file permissions alone cannot do it.
 #pragma once
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -31,8 +32,17 @@ private:
     std::string uid_map_, gid_map_;
 };
 
-/// Empty when this machine lets wirelab do it (tried once, in a child that
-/// exits); otherwise why not ("user namespaces are disabled: …").
-const std::string& unavailable();
+/// Whether a program should be started with its covers: not once a
+/// program's child found that this machine refuses them.
+bool worth_trying();
+/// Before forking a child that applies a Plan: wirelab's own /proc/PID/fd
+/// (its open journal) closed to the program.
+void before_apply();
+/// What the child's apply() returned: 0, or the step that failed and its
+/// errno (wirelab is then open again, and no program is tried again).
+void learned(int step, int err);
+/// Nothing before the first program started with covers; then empty where
+/// the covers work, else why not ("a user namespace: No space left on device").
+std::optional<std::string> known();
 
 }  // namespace wirelab::isolation

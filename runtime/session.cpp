@@ -329,11 +329,6 @@ CaseOutcome Session::run_case(const CaseSpec& c, const std::vector<std::string>&
     for (const char* suffix : {"", "-wal", "-shm"}) ps.hidden.push_back(journal_->file().string() + suffix);
     ps.hidden.push_back(run_dir_ / "state");
     ps.hidden_cover = run_dir_ / "state" / ".cover";
-    if (!hidden_said_) {
-        const std::string& why = isolation::unavailable();
-        journal_->set_meta("evidence_hidden", why.empty() ? "yes" : "no: " + why);
-        hidden_said_ = true;
-    }
     double t = c.timeout_s > 0 ? c.timeout_s : lab_.timeout_s;
     ps.timeout = std::chrono::milliseconds(static_cast<long long>(t * 1000));
 
@@ -346,6 +341,7 @@ CaseOutcome Session::run_case(const CaseSpec& c, const std::vector<std::string>&
         result = std::move(o);
         done = true;
     });
+    say_whether_hidden();
     while (!done && !io_.stopped()) io_.run_one();
     current_.reset();
     // Let the connections the program left behind close (their FIN is
@@ -479,6 +475,15 @@ awaitable<void> Session::orchestrate(const CaseSpec& c, std::shared_ptr<Process>
     done = true;
 }
 
+void Session::say_whether_hidden() {
+    // Known once the first program's child tried the covers.
+    if (hidden_said_) return;
+    if (auto why = isolation::known()) {
+        journal_->set_meta("evidence_hidden", why->empty() ? "yes" : "no: " + *why);
+        hidden_said_ = true;
+    }
+}
+
 CaseOutcome Session::run_server_case(const CaseSpec& c, ProcessSpec ps, std::int64_t case_id) {
     CaseOutcome result;
     bool exited = false, orchestrated = false;
@@ -487,6 +492,7 @@ CaseOutcome Session::run_server_case(const CaseSpec& c, ProcessSpec ps, std::int
         result = std::move(o);
         exited = true;
     });
+    say_whether_hidden();
     asio::co_spawn(io_, orchestrate(c, current_, mix_seed(seed_, hash_name(c.name)), orchestrated),
                    asio::detached);
     while (!(exited && orchestrated) && !io_.stopped()) io_.run_one();

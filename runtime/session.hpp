@@ -123,6 +123,7 @@ private:
     bool interrupted_ = false;
     bool stopped_ = false;
     bool journal_failed_ = false;
+    void say_whether_hidden();
     bool hidden_said_ = false;  // the journal's meta says whether the evidence is hidden
     std::uint64_t seed_ = 0;
     std::vector<std::pair<ClientEntry, std::unique_ptr<Driver>>> drivers_;

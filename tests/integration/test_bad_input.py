@@ -818,5 +818,51 @@ class EvidenceOutOfReach(unittest.TestCase):
         self.assertNotIn("journal could not be written", self.r.stderr)
 
 
+class EvidenceWhereTheMachineRefusesNamespaces(unittest.TestCase):
+    """Where the kernel refuses a user namespace, the program's first child
+    finds it out before its exec: the program is started again without the
+    covers, runs once, is graded, and the journal says why nothing was
+    hidden. The refusal is real: wirelab runs in a user namespace whose
+    limit on user namespaces is 0 (ENOSPC)."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.TemporaryDirectory(prefix="wirelab-refused-")
+        run_dir = os.path.join(cls.tmp.name, "run")
+        counter = os.path.join(cls.tmp.name, "runs")
+        script = os.path.join(cls.tmp.name, "solution.py")
+        # the reference solution, counting its own runs
+        with open(os.path.join(SOURCE, "labs", "rest-cars", "solution.py")) as f:
+            body = f.read()
+        with open(script, "w") as f:
+            f.write(f"open({counter!r}, 'a').write('ran\\n')\n" + body)
+        refuse = "echo 0 > /proc/sys/user/max_user_namespaces && exec \"$@\""
+        cls.r = subprocess.run(["unshare", "--user", "--map-root-user", "sh", "-c", refuse, "sh",
+                                BIN, "check", "rest-cars", script, "--ephemeral", "--run-dir", run_dir],
+                               capture_output=True, text=True, cwd=SOURCE, timeout=60,
+                               env=dict(os.environ, NO_COLOR="1", WIRELAB_NO_CGROUP="1", WIRELAB_PYTHON=PYTHON))
+        cls.runs = 0
+        if os.path.exists(counter):
+            with open(counter) as f:
+                cls.runs = f.read().count("ran")
+        cls.hidden = None
+        if os.path.exists(os.path.join(run_dir, "journal.db")):
+            con = sqlite3.connect(os.path.join(run_dir, "journal.db"))
+            row = con.execute("SELECT value FROM meta WHERE key = 'evidence_hidden'").fetchone()
+            cls.hidden = row[0] if row else None
+            con.close()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.tmp.cleanup()
+
+    def test_the_program_runs_once_without_covers_and_is_graded(self):
+        if self.hidden is None and ("unshare" in self.r.stderr or "max_user_namespaces" in self.r.stderr):
+            self.skipTest("no user namespace here to refuse one in: " + self.r.stderr.strip())
+        self.assertEqual(self.r.returncode, 0, self.r.stdout + self.r.stderr)
+        self.assertEqual(self.runs, 1)
+        self.assertEqual(self.hidden, "no: a user namespace: No space left on device")
+
+
 if __name__ == "__main__":
     main()
