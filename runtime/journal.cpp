@@ -666,9 +666,13 @@ void Journal::stage_chunk(std::int64_t conn, int dir, std::string data, micros t
 void Journal::release(std::int64_t conn, Conn& c, int dir) {
     Held& h = c.held[dir];
     if (!h.held) return;
+    stage_chunk(conn, dir, h.data, h.t_us, h.offset, h.id);
+    let_go(h);
+}
+
+void Journal::let_go(Held& h) {
     h.held = false;
     --held_count_;
-    stage_chunk(conn, dir, h.data, h.t_us, h.offset, h.id);
     // The room of a large one is not kept.
     if (h.data.capacity() > kHeldRoom) std::string().swap(h.data);
 }
@@ -1207,9 +1211,7 @@ bool Journal::derive(Conn& c, int dir, const HttpExchange& x, const RecentList& 
     w << "\r\n" << (dir == 0 ? x.req_body : x.resp_body);
     if (!w.whole()) return false;
     chunk[0] = h.id, chunk[1] = h.t_us, chunk[2] = h.offset;
-    h.held = false;
-    --held_count_;
-    if (h.data.capacity() > kHeldRoom) std::string().swap(h.data);
+    let_go(h);
     return true;
 }
 
@@ -1234,10 +1236,16 @@ bool keepable(std::string_view v) {
            });
 }
 /// `s` as stored: UTF-8, what is not replaced as nlohmann's dump replaces it.
+bool ascii(std::string_view s) {
+    return std::all_of(s.begin(), s.end(), [](char ch) { return static_cast<unsigned char>(ch) < 0x80; });
+}
 std::string mended(std::string_view s) {
-    if (std::all_of(s.begin(), s.end(), [](char ch) { return static_cast<unsigned char>(ch) < 0x80; }))
-        return std::string(s);
+    if (ascii(s)) return std::string(s);
     return json::parse(json(std::string(s)).dump(-1, ' ', false, json::error_handler_t::replace)).get<std::string>();
+}
+/// Whether `s` is stored byte for byte (no copy made for ASCII).
+bool stored_as_is(std::string_view s) {
+    return ascii(s) || mended(s) == s;
 }
 }  // namespace
 
@@ -1320,15 +1328,13 @@ std::int64_t Journal::field_id(std::string_view name, std::string_view value, bo
     // The name's length first: no name and value run into another pair's.
     std::string key = std::to_string(name.size()) + ':';
     key += name, key += value;
+    if (auto id = field_ids_.find(key)) {
+        exact = stored_as_is(name) && stored_as_is(value);
+        return *id;
+    }
     std::string n = mended(name), v = mended(value);
     exact = n == name && v == value;
-    if (auto id = field_ids_.find(key)) return *id;
-    std::int64_t id = next_id("header_fields");
-    RowMaker m("header_fields", kFieldColumns);
-    m.row.caseless = true;
-    m.add(0, std::move(n));
-    m.add(1, std::move(v));
-    queue_row(std::move(m.row), m.bytes, id);
+    std::int64_t id = new_field(std::move(n), std::move(v));
     field_ids_.add(std::move(key), id);
     return id;
 }
@@ -1336,12 +1342,18 @@ std::int64_t Journal::field_id(std::string_view name, std::string_view value, bo
 std::int64_t Journal::hole_id(std::string_view name) {
     std::string key(name);
     if (auto id = hole_ids_.find(key)) return *id;
-    std::int64_t id = next_id("header_fields");
-    RowMaker m("header_fields", kFieldColumns);  // no value: the row has it
-    m.row.caseless = true;
-    m.add(0, key);
-    queue_row(std::move(m.row), m.bytes, id);
+    std::int64_t id = new_field(key, std::nullopt);  // no value: the row has it
     hole_ids_.add(std::move(key), id);
+    return id;
+}
+
+std::int64_t Journal::new_field(std::string name, std::optional<std::string> value) {
+    std::int64_t id = next_id("header_fields");
+    RowMaker m("header_fields", kFieldColumns);
+    m.row.caseless = true;
+    m.add(0, std::move(name));
+    if (value) m.add(1, std::move(*value));
+    queue_row(std::move(m.row), m.bytes, id);
     return id;
 }
 

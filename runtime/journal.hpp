@@ -306,6 +306,8 @@ private:
     void stage_chunk(std::int64_t conn, int dir, std::string data, micros t_us, std::int64_t offset, std::int64_t id);
     /// Queues the chunk `c` holds in direction `dir` as a row of its own.
     void release(std::int64_t conn, Conn& c, int dir);
+    /// Forgets the chunk `h` held (queued, or part of its exchange).
+    void let_go(Held& h);
     /// Queues every chunk held (`before_tick`: those held since before that tick).
     void release_held(std::uint64_t before_tick = UINT64_MAX);
     /// Whether the chunk held in direction `dir` is byte for byte the
@@ -324,6 +326,8 @@ private:
     std::int64_t http_row(HttpExchange x, std::uint64_t absent = 0);
     std::int64_t field_id(std::string_view name, std::string_view value, bool& exact);
     std::int64_t hole_id(std::string_view name);
+    /// Queues a header_fields row (no value: a field whose value each row keeps).
+    std::int64_t new_field(std::string name, std::optional<std::string> value);
     Attributor attributor_;
     RowHook row_hook_;
     /// Inserts a row with the next id of its table (returned); the values

@@ -263,7 +263,7 @@ void Process::start(std::function<void(CaseOutcome)> done) {
     if (m.spec.argv.empty()) throw EnvError("no program to run");
 
     Pipe in, out, err, status;
-    in.open(), out.open(), err.open();
+    in.open(), out.open(), err.open(), status.open();
 
     std::vector<char*> argv, envp;
     for (auto& a : m.spec.argv) argv.push_back(a.data());
@@ -305,8 +305,6 @@ void Process::start(std::function<void(CaseOutcome)> done) {
 
 spawn:
     if (!hide.empty()) isolation::before_apply();
-    status.close_r(), status.close_w();
-    status.open();
     pid_t pid = ::fork();
     if (pid < 0) {
         if (devnull >= 0) ::close(devnull);
@@ -363,6 +361,8 @@ spawn:
         if (refused) {
             ::waitpid(pid, nullptr, 0);
             hide = isolation::Plan();
+            status.close_r();
+            status.open();
             goto spawn;
         }
     }
